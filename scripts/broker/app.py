@@ -1,0 +1,125 @@
+"""Build the broker: the store, the clock, the FastAPI app with the contract's error bodies, the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from scripts.broker import demo
+from scripts.broker.clock import MarketClock, parse_ts
+from scripts.broker.errors import BrokerError
+from scripts.broker.gateway import BrokerGateway
+from scripts.broker.routes import accounts, market, orders, sim
+from scripts.broker.settings import DEFAULT_ACCOUNT, DEFAULT_CASH, BrokerSettings
+from scripts.broker.store import Store
+from scripts.broker.trading import Trading
+
+log = logging.getLogger("scripts.broker")
+
+
+def build_trading(settings: BrokerSettings) -> Trading:
+    """Open the store and the clock, and make sure `acc_default` answers to the startup token."""
+    store = Store(settings.db)
+    pinned = store.get_meta("clock_pinned")
+    clock = MarketClock(mode="always_open" if settings.demo else "real")
+    if settings.sim and pinned:
+        clock.pin(parse_ts(pinned))  # a restarted simulation keeps its simulated time
+    trading = Trading(store, clock, settings.fees)
+    if settings.demo and not store.has_accounts():
+        demo.seed(trading, settings.token)
+    store.ensure_account(DEFAULT_ACCOUNT, Decimal(DEFAULT_CASH), settings.token)
+    if not settings.sim:
+        # The startup token is the authority for acc_default: a restart with a new token revokes the old.
+        store.grant_only(DEFAULT_ACCOUNT, settings.token)
+    return trading
+
+
+def create_app(settings: BrokerSettings, trading: Trading | None = None) -> BrokerGateway:
+    trading = trading or build_trading(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        walker = asyncio.create_task(demo.random_walk(trading, settings)) if settings.demo else None
+        try:
+            yield
+        finally:
+            if walker is not None:
+                walker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await walker
+
+    app = FastAPI(
+        title="A-share paper broker",
+        version="1.0.0",
+        description="The trading API (v1) of the a-share-orders skill, served by its paper broker.",
+        lifespan=lifespan,
+    )
+    app.state.trading = trading
+    app.state.settings = settings
+    app.include_router(orders.router)
+    app.include_router(accounts.router)
+    app.include_router(market.router)
+    if settings.sim:
+        app.include_router(sim.router)
+    _install_error_handlers(app)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return BrokerGateway(app, trading, settings)
+
+
+def _error_response(request: Request, error: BrokerError) -> Response:
+    request.state.log_code = error.code
+    request_id = request.scope.get("state", {}).get("request_id")
+    return Response(error.body(request_id).model_dump_json(), status_code=error.http_status,
+                    media_type="application/json", headers=error.headers)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(BrokerError)
+    async def broker_error(request: Request, error: BrokerError) -> Response:
+        return _error_response(request, error)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError) -> Response:
+        problems = [{"loc": [str(part) for part in item.get("loc", ())], "msg": str(item.get("msg", "")),
+                     "type": str(item.get("type", ""))} for item in error.errors()]
+        first = problems[0] if problems else {"loc": [], "msg": "invalid request"}
+        message = f"{'.'.join(first['loc'])}: {first['msg']}" if first["loc"] else first["msg"]
+        return _error_response(request, BrokerError("VALIDATION_ERROR", message, {"errors": problems}))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code == 405:
+            return _error_response(request, BrokerError("METHOD_NOT_ALLOWED",
+                                                        f"{request.method} is not allowed on {request.url.path}"))
+        return _error_response(request, BrokerError("NOT_FOUND", f"no route {request.url.path[:200]}"))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return _error_response(request, BrokerError("INTERNAL", "unexpected server error"))
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    schema.setdefault("components", {})["securitySchemes"] = {
+        "bearer": {"type": "http", "scheme": "bearer", "description": "TRADING_API_TOKEN"}}
+    for path, operations in schema["paths"].items():
+        for operation in operations.values():
+            if path.startswith("/v1/"):
+                operation["security"] = [{"bearer": []}]
+            for response in operation.get("responses", {}).values():
+                response.setdefault("headers", {})["X-Request-Id"] = {"schema": {"type": "string"}}
+    app.openapi_schema = schema
+    return schema

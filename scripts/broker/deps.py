@@ -1,0 +1,37 @@
+"""Route dependencies, declared once: the trading desk and the accounts the bearer token grants."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from scripts.broker.errors import BrokerError
+from scripts.broker.trading import Trading
+
+
+def get_trading(request: Request) -> Trading:
+    trading: Trading = request.app.state.trading
+    trading.catch_up()  # the market's sessions act before anything is read or changed
+    return trading
+
+
+def granted_accounts(request: Request, trading: Annotated[Trading, Depends(get_trading)]) -> frozenset[str]:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    granted = trading.store.accounts_for_token(token.strip()) if scheme.lower() == "bearer" and token else frozenset()
+    if not granted:
+        raise BrokerError("UNAUTHENTICATED", "missing or unknown bearer token")
+    return granted
+
+
+def note_for_log(request: Request, account_id: str | None = None, order_ids: list[str] | None = None) -> None:
+    """What the simulation request log records about this request besides method, path and status."""
+    if account_id is not None:
+        request.state.log_account_id = account_id
+    if order_ids is not None:
+        request.state.log_order_ids = order_ids
+
+
+TradingDep = Annotated[Trading, Depends(get_trading)]
+GrantedDep = Annotated[frozenset[str], Depends(granted_accounts)]

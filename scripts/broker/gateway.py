@@ -1,0 +1,171 @@
+"""The ASGI app the server runs: the FastAPI app behind request ids, a rate limit and simulated faults.
+
+Faults act here because some must act outside FastAPI: `drop_connection` closes the socket with no
+answer at all, `error_before_apply` answers before any route runs, `delay_after_apply` holds back an
+answer whose change is already committed. In simulation mode every answered request is logged for the
+graders (`GET /v1/sim/requests`); `/v1/sim/*` itself is not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from scripts.broker.clock import format_ts
+from scripts.broker.errors import BrokerError
+from scripts.broker.settings import BrokerSettings
+from scripts.broker.trading import Trading
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+PRE_APPLY_FAULTS = ("error_before_apply", "drop_connection", "delay_after_apply")
+FAULT_ERROR_CODES = {429: "RATE_LIMITED", 500: "INTERNAL", 503: "SERVICE_UNAVAILABLE"}
+
+
+def new_request_id() -> str:
+    return "req_" + secrets.token_hex(8)
+
+
+def order_ids_of(method: str, path: str, query: str) -> list[str]:
+    """The orders a request names: `/v1/orders/{id}`, or a batch cancel's `order_ids`."""
+    parts = path.strip("/").split("/")
+    if len(parts) == 3 and parts[:2] == ["v1", "orders"]:
+        return [parts[2]]
+    if method == "DELETE" and len(parts) == 4 and parts[:2] == ["v1", "accounts"] and parts[3] == "orders":
+        raw = parse_qs(query).get("order_ids", [""])[0]
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    return []
+
+
+class RateLimiter:
+    """A token bucket per bearer token (or per client address without one)."""
+
+    def __init__(self, per_second: float, burst: int) -> None:
+        self.per_second = per_second
+        self.burst = burst
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def retry_after(self, key: str) -> int | None:
+        """None when the request may go now; else the whole seconds to wait."""
+        now = time.monotonic()
+        tokens, stamp = self._buckets.get(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - stamp) * self.per_second)
+        if tokens >= 1:
+            self._buckets[key] = (tokens - 1, now)
+            return None
+        self._buckets[key] = (tokens, now)
+        return max(1, int((1 - tokens) / self.per_second + 0.999))
+
+
+class BrokerGateway:
+    def __init__(self, app: ASGIApp, trading: Trading, settings: BrokerSettings) -> None:
+        self.app = app
+        self.trading = trading
+        self.settings = settings
+        self.limiter = (RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+                        if settings.rate_limit_per_second else None)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = new_request_id()
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        method: str = scope["method"]
+        path: str = unquote(scope["path"])
+        query = scope.get("query_string", b"").decode("latin-1")
+        logged = self.settings.sim and not path.startswith("/v1/sim")
+        fault = None
+        if logged and self.trading.store.has_faults():
+            fault = self.trading.store.take_fault(method, path, order_ids_of(method, path, query), PRE_APPLY_FAULTS)
+        status_seen: list[int] = []
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                status_seen.append(message["status"])
+                if fault is not None and fault["kind"] == "delay_after_apply":
+                    await asyncio.sleep(fault["seconds"])
+            await send(message)
+
+        if fault is not None and fault["kind"] == "drop_connection":
+            if logged:
+                self._log(scope, method, path, query, 0, None)
+            await _drop(send)
+            return
+        early = self._early_error(scope, fault)
+        if early is not None:
+            await self._answer_error(early, request_id, send_with_id)
+        else:
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception:
+                # Starlette re-raises after its handler has answered 500 INTERNAL; swallowing it here keeps
+                # the connection alive for the client's next request (the handler already logged it).
+                if not status_seen:
+                    early = BrokerError("INTERNAL", "unexpected server error")
+                    await self._answer_error(early, request_id, send_with_id)
+        if logged:
+            self._log(scope, method, path, query, status_seen[0] if status_seen else 0,
+                      early.code if early is not None else None)
+
+    def _early_error(self, scope: Scope, fault: Any) -> BrokerError | None:
+        if fault is not None and fault["kind"] == "error_before_apply":
+            code = FAULT_ERROR_CODES.get(fault["status"], "INTERNAL")
+            headers = {"retry-after": str(fault["retry_after"])} if code == "RATE_LIMITED" else {}
+            return BrokerError(code, "simulated fault: nothing was applied", {}, headers)
+        if self.limiter is not None and scope["path"].startswith("/v1/"):
+            key = _client_key(scope)
+            wait = self.limiter.retry_after(key)
+            if wait is not None:
+                return BrokerError("RATE_LIMITED", f"too many requests; retry after {wait} s",
+                                   {"retry_after_seconds": wait}, {"retry-after": str(wait)})
+        return None
+
+    @staticmethod
+    async def _answer_error(error: BrokerError, request_id: str, send: Send) -> None:
+        body = error.body(request_id).model_dump_json().encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        headers += [(name.encode(), value.encode()) for name, value in error.headers.items()]
+        await send({"type": "http.response.start", "status": error.http_status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def _log(self, scope: Scope, method: str, path: str, query: str, status: int, code: str | None) -> None:
+        state = scope.get("state", {})
+        self.trading.store.log_request({
+            "ts": format_ts(self.trading.now()), "method": method, "path": path, "query": unquote(query),
+            "status": status, "code": code or state.get("log_code"),
+            "account_id": state.get("log_account_id"),
+            "order_ids": state.get("log_order_ids", order_ids_of(method, path, query)),
+        })
+
+
+def _client_key(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            return hashlib.sha256(value).hexdigest()
+    client = scope.get("client") or ("?", 0)
+    return str(client[0])
+
+
+async def _drop(send: Send) -> None:
+    """Close the connection without a byte of answer (uvicorn's cycle holds the transport)."""
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is None:
+        raise ConnectionAbortedError("simulated dropped connection")
+    transport.close()
+    # Let the server see the connection lost before the app returns, so it sends nothing either.
+    for _ in range(3):
+        await asyncio.sleep(0)
+

@@ -1,0 +1,145 @@
+"""/v1/accounts: cash and positions, the account's orders, and batch cancel."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from scripts.broker import views
+from scripts.broker.clock import format_ts
+from scripts.broker.deps import GrantedDep, TradingDep, note_for_log
+from scripts.broker.errors import BrokerError
+from scripts.broker.reference import normalize_symbol
+from scripts.broker.routes import documented_errors, model_response
+from scripts.models import (
+    ALL_STATES,
+    SHANGHAI,
+    Account,
+    BatchCancelItem,
+    BatchCancelResult,
+    ErrorBody,
+    OrderList,
+    PositionList,
+    Side,
+)
+
+router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+MAX_PAGE = 500
+MAX_BATCH = 500
+
+
+
+def _require(granted: frozenset[str], account_id: str) -> None:
+    if account_id not in granted:
+        # An account the token does not grant is answered exactly as one that does not exist.
+        raise BrokerError("ACCOUNT_NOT_FOUND", f"account {account_id[:64]} not found")
+
+
+@router.get("/{account_id}", response_model=Account, responses=documented_errors("ACCOUNT_NOT_FOUND"))
+async def get_account(account_id: str, request: Request, trading: TradingDep, granted: GrantedDep) -> Response:
+    note_for_log(request, account_id=account_id)
+    _require(granted, account_id)
+    return model_response(views.account(trading, account_id))
+
+
+@router.get("/{account_id}/positions", response_model=PositionList,
+            responses=documented_errors("ACCOUNT_NOT_FOUND"))
+async def get_positions(account_id: str, request: Request, trading: TradingDep, granted: GrantedDep) -> Response:
+    note_for_log(request, account_id=account_id)
+    _require(granted, account_id)
+    return model_response(PositionList(positions=views.account(trading, account_id).positions))
+
+
+def _states(status: str | None) -> list[str] | None:
+    if status is None:
+        return None
+    states = [part.strip().upper() for part in status.split(",") if part.strip()]
+    unknown = [state for state in states if state not in ALL_STATES]
+    if unknown or not states:
+        raise BrokerError("VALIDATION_ERROR", f"unknown order state in status: {', '.join(unknown) or '(empty)'}",
+                          {"errors": [{"loc": ["query", "status"], "msg": f"states are {', '.join(ALL_STATES)}"}]})
+    return states
+
+
+def _cursor(cursor: str | None) -> tuple[str, int] | None:
+    if cursor is None:
+        return None
+    try:
+        created_at, _, seq = base64.urlsafe_b64decode(cursor.encode()).decode().rpartition("|")
+        return created_at, int(seq)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BrokerError("VALIDATION_ERROR", "cursor is not one this server gave",
+                          {"errors": [{"loc": ["query", "cursor"], "msg": "invalid cursor"}]}) from None
+
+
+@router.get("/{account_id}/orders", response_model=OrderList, responses=documented_errors("ACCOUNT_NOT_FOUND"))
+async def list_orders(
+    account_id: str,
+    request: Request,
+    trading: TradingDep,
+    granted: GrantedDep,
+    status: Annotated[str | None, Query(description="One state or a comma list, e.g. NEW,WORKING")] = None,
+    symbol: Annotated[str | None, Query(max_length=16)] = None,
+    side: Side | None = None,
+    since: Annotated[datetime | None, Query(description="Orders created at or after this time")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    note_for_log(request, account_id=account_id)
+    _require(granted, account_id)
+    states = _states(status)
+    after = _cursor(cursor)
+    since_ts = format_ts(since if since.tzinfo else since.replace(tzinfo=SHANGHAI)) if since else None
+    with trading.store.transaction() as db:
+        rows = trading.store.list_orders(db, [account_id], states, normalize_symbol(symbol) if symbol else None,
+                                         side, since_ts, after, limit + 1)
+        page = rows[:limit]
+        orders = views.orders(trading, db, page)
+    next_cursor = None
+    if len(rows) > limit:
+        last = page[-1]
+        next_cursor = base64.urlsafe_b64encode(f"{last.created_at}|{last.seq}".encode()).decode()
+    return model_response(OrderList(orders=orders, next_cursor=next_cursor))
+
+
+@router.delete("/{account_id}/orders", response_model=BatchCancelResult,
+               responses=documented_errors("ACCOUNT_NOT_FOUND"))
+async def cancel_orders(
+    account_id: str,
+    request: Request,
+    trading: TradingDep,
+    granted: GrantedDep,
+    order_ids: Annotated[str | None, Query(description="Comma list of the orders to cancel (and only those)")] = None,
+    symbol: Annotated[str | None, Query(max_length=16)] = None,
+    side: Side | None = None,
+) -> Response:
+    note_for_log(request, account_id=account_id)
+    _require(granted, account_id)
+    ids = None
+    if order_ids is not None:
+        if symbol is not None or side is not None:
+            raise BrokerError("VALIDATION_ERROR", "give order_ids or a symbol/side filter, not both",
+                              {"errors": [{"loc": ["query", "order_ids"], "msg": "not with symbol or side"}]})
+        ids = list(dict.fromkeys(part.strip() for part in order_ids.split(",") if part.strip()))
+        if not ids or len(ids) > MAX_BATCH:
+            raise BrokerError("VALIDATION_ERROR", f"order_ids takes 1 to {MAX_BATCH} ids",
+                              {"errors": [{"loc": ["query", "order_ids"], "msg": "1 to 500 ids"}]})
+    items = trading.cancel_many(granted, account_id, ids, normalize_symbol(symbol) if symbol else None, side)
+    note_for_log(request, order_ids=[item.order_id for item in items])
+    request_id = request.scope.get("state", {}).get("request_id")
+    results = []
+    for item in items:
+        if item.outcome is not None:
+            snapshot = views.cancelled(trading, item.outcome.order, item.outcome.released)
+            results.append(BatchCancelItem(order_id=item.order_id, ok=True, order=snapshot))
+        else:
+            assert item.error is not None
+            error: ErrorBody = item.error.body(request_id)
+            results.append(BatchCancelItem(order_id=item.order_id, ok=False, error=error))
+    return model_response(BatchCancelResult(results=results))
+
+

@@ -1,0 +1,50 @@
+"""Run the broker: in the foreground on a port, or in-process on a free port for tests and the harness."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import uvicorn
+
+from scripts.broker.app import create_app
+from scripts.broker.settings import BrokerSettings
+
+STARTUP_TIMEOUT_SECONDS = 10.0
+
+
+def _config(settings: BrokerSettings, host: str, port: int, log_level: str) -> uvicorn.Config:
+    return uvicorn.Config(create_app(settings), host=host, port=port, log_level=log_level, access_log=False,
+                          proxy_headers=False, server_header=False, lifespan="on")
+
+
+def serve(settings: BrokerSettings, host: str = "127.0.0.1", port: int = 8700) -> None:
+    """Serve until interrupted (Ctrl-C or SIGTERM end it cleanly)."""
+    uvicorn.Server(_config(settings, host, port, "warning")).run()
+
+
+@contextlib.contextmanager
+def running_broker(settings: BrokerSettings | None = None, host: str = "127.0.0.1") -> Iterator[str]:
+    """Start a broker in a background thread on a free port; yields its base URL, stops it on exit."""
+    settings = settings or BrokerSettings(sim=True)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(_config(settings, host, port, "error"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"broker-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the paper broker did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=STARTUP_TIMEOUT_SECONDS)
+        sock.close()
