@@ -1,0 +1,68 @@
+"""Shared fixtures: a real paper broker over real HTTP, and a way to load a scenario world into it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from scripts.broker import BrokerSettings, running_broker
+
+TEST_TOKEN = "test-token-acc-default"
+OTHER_TOKEN = "test-token-acc-other"
+NOW = "2026-11-24T10:30:00+08:00"  # a Tuesday, continuous trading
+
+# A small world most tests start from (the example of scenarios.md).
+BASE_WORLD: dict[str, Any] = {
+    "now": NOW,
+    "account": {
+        "cash": "1000000.00",
+        "positions": [
+            {"symbol": "600519", "qty": 200, "avg_cost": "1700.00"},
+            {"symbol": "000001", "qty": 1000, "avg_cost": "10.20", "unsettled": 500},
+        ],
+    },
+    "prices": {"600519": {"last": "1690.00", "prev_close": "1700.00"}, "000001": {"last": "10.50"}},
+    "orders": [
+        {"ref": "A", "symbol": "600519", "side": "BUY", "qty": 100, "limit_price": "1650.00", "at": "10:05:00"},
+        {"ref": "B", "id": "ord_accdefault_k3v9x2m1", "symbol": "000001", "side": "SELL", "qty": 500,
+         "limit_price": "10.80", "at": "10:20:00", "filled": 200},
+        {"ref": "C", "symbol": "601318", "side": "BUY", "qty": 100, "limit_price": "50.00", "at": "09:40:00",
+         "state": "FILLED"},
+    ],
+}
+
+
+@pytest.fixture(scope="session")
+def broker_url() -> Iterator[str]:
+    """One in-process simulation broker (in-memory SQLite) for the session; each test resets its world."""
+    with running_broker(BrokerSettings(sim=True, token=TEST_TOKEN)) as url:
+        yield url
+
+
+@pytest.fixture
+def api(broker_url: str) -> Iterator[httpx.Client]:
+    """An HTTP client authenticated as acc_default."""
+    with httpx.Client(base_url=broker_url, headers={"Authorization": f"Bearer {TEST_TOKEN}"}, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def sim(broker_url: str) -> Iterator[httpx.Client]:
+    """An HTTP client for /v1/sim/* (no token needed)."""
+    with httpx.Client(base_url=broker_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def load_world(sim: httpx.Client) -> Callable[..., dict[str, str]]:
+    """Reset the broker to a world (default: BASE_WORLD); returns the order id of each ref."""
+
+    def load(world: dict[str, Any] | None = None) -> dict[str, str]:
+        response = sim.post("/v1/sim/reset", json=world if world is not None else BASE_WORLD)
+        assert response.status_code == 200, response.text
+        return response.json()["orders"]
+
+    return load
