@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -42,10 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     if token == DEVELOPMENT_TOKEN:
         print("TRADING_API_TOKEN is not set: acc_default accepts the development token (see README).",
               file=sys.stderr)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         serve(settings, args.host, args.port)
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -82,8 +82,8 @@ class Trading:
         """Apply every session event between the last call and now: openings, matching, the close."""
         now = self.now()
         if now <= self._processed_until:
-            if now < self._processed_until:  # the simulated clock went back: start over from there
-                self._processed_until = now
+            # A simulated clock that went back starts counting session events over from there.
+            self._processed_until = min(self._processed_until, now)
             return
         events = self.clock.events(self._processed_until, now)
         with self.store.transaction() as db:
@@ -320,7 +320,8 @@ def instrument(symbol: str) -> InstrumentInfo:
 
 
 def _request_hash(request: PlaceOrderRequest, symbol: str) -> str:
+    price = None if request.limit_price is None else str(request.limit_price.normalize())
     body = {"account_id": request.account_id, "symbol": symbol, "side": request.side, "qty": request.qty,
-            "type": request.type, "limit_price": None if request.limit_price is None else str(request.limit_price.normalize())}
+            "type": request.type, "limit_price": price}
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 

@@ -134,7 +134,7 @@ def _seed_order(trading: Trading, db, order: SimOrder, now: datetime) -> str:  #
         "created_at": ts, "updated_at": ts,
     })
     store.add_history(db, order_id, "NEW", ts, None)
-    if state != "NEW" and state != "REJECTED":
+    if state not in {"NEW", "REJECTED"}:
         store.add_history(db, order_id, "WORKING", ts, None)
     for qty, fill_price, fee in fills:
         store.add_fill(db, f"fil_{order_id[-8:]}seed", order_id, qty, fill_price, fee, ts)
@@ -150,14 +150,16 @@ def _check_holdings(trading: Trading, db, known: set[str]) -> None:  # type: ign
         total = trading.store.cash_total(db, account_id)
         frozen = trading.store.frozen_cash(db, account_id)
         if frozen > total:
-            raise _invalid(["account", "cash"], f"open BUY orders of {account_id} freeze {frozen}, more than the cash {total}")
+            raise _invalid(["account", "cash"],
+                           f"open BUY orders of {account_id} freeze {frozen}, more than the cash {total}")
         for order in trading.store.open_orders(db):
             if order.account_id != account_id or order.side != "SELL":
                 continue
             position = trading.store.position(db, account_id, order.symbol)
             held = position.qty - position.unsettled_on(day) if position else 0
             if trading.store.locked_for_sell(db, account_id, order.symbol) > held:
-                raise _invalid(["orders", order.order_id], f"open SELL orders of {order.symbol} exceed the sellable shares")
+                raise _invalid(["orders", order.order_id],
+                               f"open SELL orders of {order.symbol} exceed the sellable shares")
 
 
 def _at(text: str, now: datetime) -> datetime:
