@@ -1,0 +1,252 @@
+"""`python3 -m scripts.trade`: the skill's command line for orders, cash, positions and confirmed cancels.
+
+Run it from the skill folder. Data goes to stdout as compact JSON (`--table` for people), diagnostics to
+stderr. Exit status: 0 ok; 2 usage (including `cancel` without `--yes`); otherwise by the error's
+recovery_hint: 3 fix_input, 4 retry, 5 retry_later, 6 reauthenticate, 7 contact_support.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from scripts._http import ApiError, Client
+from scripts.messages import state_label
+from scripts.order_ids import UnknownOrderIdError, expand_order_id, short_id
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_BY_HINT = {"fix_input": 3, "retry": 4, "retry_later": 5, "reauthenticate": 6, "contact_support": 7}
+OPEN_STATES = ("NEW", "WORKING")
+
+
+class UsageError(Exception):
+    """The command line asks for something this command does not do; exit 2."""
+
+
+# --- shaping what is printed -------------------------------------------------------------------------
+
+
+def order_summary(order: dict[str, Any]) -> dict[str, Any]:
+    """The fields a person (or a model) needs to recognise an order, with the Chinese state word."""
+    return {
+        "order_id": order["order_id"],
+        "short_id": short_id(order["order_id"]),
+        "symbol": order["symbol"],
+        "name": order["name"],
+        "side": order["side"],
+        "type": order["type"],
+        "qty": order["qty"],
+        "limit_price": order["limit_price"],
+        "filled_qty": order["filled_qty"],
+        "remaining_qty": order["remaining_qty"],
+        "state": order["state"],
+        "state_label": state_label(order["state"], order["filled_qty"]),
+        "frozen_cash": order["frozen_cash"],
+        "created_at": order["created_at"],
+    }
+
+
+def would_release(order: dict[str, Any]) -> dict[str, Any]:
+    """What cancelling an open order gives back: its frozen cash (BUY) or its open shares (SELL)."""
+    if order["side"] == "BUY":
+        return {"cash": order["frozen_cash"], "qty": 0}
+    return {"cash": "0.00", "qty": order["remaining_qty"]}
+
+
+def api_error_dict(error: ApiError, order_id: str | None = None) -> dict[str, Any]:
+    shaped = {"code": error.code, "http_status": error.http_status, "recovery_hint": error.recovery_hint,
+              "message": error.message, "details": error.details}
+    return {"order_id": order_id, **shaped} if order_id else shaped
+
+
+# --- commands ------------------------------------------------------------------------------------------
+
+
+def cmd_orders(client: Client, args: argparse.Namespace) -> Any:
+    params = {"status": args.status, "symbol": args.symbol, "side": args.side, "since": args.since,
+              "limit": args.limit}
+    listing = client.get(f"/v1/accounts/{client.account_id}/orders",
+                         params={key: value for key, value in params.items() if value is not None})
+    orders = listing["orders"] if args.full else [order_summary(order) for order in listing["orders"]]
+    return {"orders": orders, "next_cursor": listing.get("next_cursor")}
+
+
+def cmd_order(client: Client, args: argparse.Namespace) -> Any:
+    order = client.get(f"/v1/orders/{expand_order_id(client, args.order_id)}")
+    return order if args.full else order_summary(order)
+
+
+def cmd_account(client: Client, args: argparse.Namespace) -> Any:
+    return client.get(f"/v1/accounts/{client.account_id}")
+
+
+def cmd_positions(client: Client, args: argparse.Namespace) -> Any:
+    return client.get(f"/v1/accounts/{client.account_id}/positions")
+
+
+def cmd_instruments(client: Client, args: argparse.Namespace) -> Any:
+    return client.get("/v1/instruments", params={"q": args.query})
+
+
+def cmd_quote(client: Client, args: argparse.Namespace) -> Any:
+    return client.get(f"/v1/quotes/{args.symbol}")
+
+
+def cmd_market(client: Client, args: argparse.Namespace) -> Any:
+    return client.get("/v1/market/status")
+
+
+def cmd_cancel(client: Client, args: argparse.Namespace) -> Any:
+    """Preview (always), then cancel exactly those orders by id, only with --yes."""
+    order_ids = list(dict.fromkeys(expand_order_id(client, text) for text in args.order_ids))
+    orders = [client.get(f"/v1/orders/{order_id}") for order_id in order_ids]
+    preview = [{**order_summary(order), "would_release": would_release(order)}
+               for order in orders if order["state"] in OPEN_STATES]
+    finished = [order_summary(order) for order in orders if order["state"] not in OPEN_STATES]
+    if args.dry_run or not args.yes:
+        result = {"preview": preview, "not_cancellable": finished}
+        if not args.dry_run:
+            _emit(result, args.table)
+            raise UsageError("cancel changes the account: show this preview to the user and run again with "
+                             "--yes only after they explicitly confirm (or use --dry-run to preview only)")
+        return result
+    return cancel_by_ids(client, [order["order_id"] for order in orders])
+
+
+def cancel_by_ids(client: Client, order_ids: list[str]) -> dict[str, Any]:
+    """Cancel by id, one DELETE each (a batch DELETE for several); report each one's real outcome."""
+    cancelled: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    if len(order_ids) == 1:
+        outcomes: list[tuple[str, dict[str, Any] | None, ApiError | None]] = []
+        try:
+            outcomes.append((order_ids[0], client.delete(f"/v1/orders/{order_ids[0]}"), None))
+        except ApiError as error:
+            outcomes.append((order_ids[0], None, error))
+    else:
+        batch = client.delete(f"/v1/accounts/{client.account_id}/orders?order_ids={','.join(order_ids)}")
+        outcomes = [(item["order_id"], item["order"], None if item["ok"] else _item_error(item))
+                    for item in batch["results"]]
+    for order_id, order, error in outcomes:
+        if order is not None:
+            cancelled.append({**order_summary(order), "released": order["released"]})
+            continue
+        assert error is not None
+        failure = api_error_dict(error, order_id)
+        if error.code in ("OUTCOME_UNKNOWN", "CANCEL_FAILED"):
+            # Never cancel again blind: say what the order really is now.
+            failure["order_now"] = _order_now(client, order_id)
+        failed.append(failure)
+    return {"cancelled": cancelled, "failed": failed}
+
+
+def _item_error(item: dict[str, Any]) -> ApiError:
+    body = item["error"]
+    return ApiError(body["code"], body["message"], http_status=_status_of(body["code"]),
+                    recovery_hint=body["recovery_hint"], details=body.get("details") or {},
+                    request_id=body.get("request_id"))
+
+
+def _status_of(code: str) -> int:
+    from scripts.models import ERROR_CATALOGUE
+
+    return ERROR_CATALOGUE.get(code, (0, "contact_support"))[0]
+
+
+def _order_now(client: Client, order_id: str) -> dict[str, Any] | None:
+    try:
+        return order_summary(client.get(f"/v1/orders/{order_id}"))
+    except ApiError:
+        return None
+
+
+# --- the command line ----------------------------------------------------------------------------------
+
+
+COMMANDS: dict[str, Callable[[Client, argparse.Namespace], Any]] = {
+    "orders": cmd_orders, "order": cmd_order, "account": cmd_account, "positions": cmd_positions,
+    "cancel": cmd_cancel, "instruments": cmd_instruments, "quote": cmd_quote, "market": cmd_market,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python3 -m scripts.trade",
+        description="Orders, cash, positions and confirmed cancels on an A-share account (the trading API at "
+                    "TRADING_API_URL, token TRADING_API_TOKEN, account TRADING_ACCOUNT_ID).",
+        epilog="Exit status: 0 ok, 2 usage (and cancel without --yes), 3 fix_input, 4 retry, 5 retry_later, "
+               "6 reauthenticate, 7 contact_support.",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--table", action="store_true", help="a table for people instead of JSON")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    orders = sub.add_parser("orders", parents=[common], help="the account's orders, newest first")
+    orders.add_argument("--status", help="one state or a comma list, e.g. NEW,WORKING (the cancellable ones)")
+    orders.add_argument("--symbol", help="six-digit code, e.g. 600519")
+    orders.add_argument("--side", choices=["BUY", "SELL"])
+    orders.add_argument("--since", help="created at or after this RFC 3339 time")
+    orders.add_argument("--limit", type=int, help="at most this many (default 50, max 500)")
+    orders.add_argument("--full", action="store_true", help="the full order objects (fills, state history)")
+
+    order = sub.add_parser("order", parents=[common], help="one order, by full or short id")
+    order.add_argument("order_id", help="ord_accdefault_abc12345, ord_abc12345 or abc12345")
+    order.add_argument("--full", action="store_true", help="the full order object (fills, state history)")
+
+    sub.add_parser("account", parents=[common], help="cash (available, frozen, total) and positions")
+    sub.add_parser("positions", parents=[common], help="positions (qty, sellable, locked, unsettled)")
+
+    cancel = sub.add_parser("cancel", parents=[common], help="cancel orders by id, after explicit confirmation")
+    cancel.add_argument("order_ids", nargs="+", metavar="ORDER_ID", help="full or short ids")
+    cancel.add_argument("--yes", action="store_true", help="the user explicitly confirmed this exact cancel")
+    cancel.add_argument("--dry-run", action="store_true", help="only show what would be cancelled and released")
+
+    instruments = sub.add_parser("instruments", parents=[common], help="find instruments by code or name")
+    instruments.add_argument("query", help="e.g. 茅台, 600519, 万科A")
+    quote = sub.add_parser("quote", parents=[common], help="last price and today's band")
+    quote.add_argument("symbol")
+    sub.add_parser("market", parents=[common], help="market phase: can orders be placed or cancelled now?")
+    return parser
+
+
+def _emit(data: Any, table: bool) -> None:
+    if table:
+        from scripts.trade_table import print_table
+
+        print_table(data)
+    else:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        with Client() as client:
+            result = COMMANDS[args.command](client, args)
+    except UsageError as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except UnknownOrderIdError as error:
+        _emit({"error": {"code": "ORDER_NOT_FOUND", "recovery_hint": "fix_input", "message": str(error),
+                         "details": {"matches": error.matches}}}, False)
+        print(str(error), file=sys.stderr)
+        return EXIT_BY_HINT["fix_input"]
+    except ApiError as error:
+        _emit({"error": api_error_dict(error)}, False)
+        print(str(error), file=sys.stderr)
+        return EXIT_BY_HINT.get(error.recovery_hint, 1)
+    _emit(result, args.table)
+    failed = result.get("failed") if isinstance(result, dict) else None
+    if failed:
+        return EXIT_BY_HINT.get(failed[0]["recovery_hint"], 1)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
