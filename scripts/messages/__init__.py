@@ -1,11 +1,21 @@
 """Every word and sentence a user sees, in Simplified Chinese for a retail investor (委托, 撤单, 冻结资金, 可卖).
 
-A leaf: it imports nothing of the project's. Labels live here as data; sentences live in templates beside it.
+Sentences are jinja2 templates beside this file: one per error code (`errors/CODE.j2`), a fallback per
+recovery_hint (`hints/HINT.j2`), and one per reply the assistant gives (`preview.j2`, `cancelled.j2`, …).
+A leaf: it imports nothing of the project's.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import jinja2
+
+TEMPLATE_DIR = Path(__file__).resolve().parent
 
 # The broker's states in the words Chinese trading apps use; WORKING and CANCELLED split on partial fills.
 STATE_LABELS = {
@@ -18,6 +28,15 @@ STATE_LABELS = {
 }
 PARTIAL_STATE_LABELS = {"WORKING": "部成", "CANCELLED": "部撤"}
 SIDE_LABELS = {"BUY": "买入", "SELL": "卖出"}
+# What "已经…" says of a finished order: "已经全部成交", "已经撤销", …
+STATE_PHRASES = {
+    "NEW": "提交但未报",
+    "WORKING": "报到交易所",
+    "FILLED": "全部成交",
+    "CANCELLED": "撤销",
+    "REJECTED": "被拒绝（废单）",
+    "EXPIRED": "过期失效",
+}
 
 
 def state_label(state: str, filled_qty: int = 0) -> str:
@@ -27,10 +46,70 @@ def state_label(state: str, filled_qty: int = 0) -> str:
     return STATE_LABELS.get(state, state)
 
 
+def state_phrase(state: str, filled_qty: int = 0) -> str:
+    """`已经{{ phrase }}`: 全部成交, 撤销, 撤销（已部分成交）, 被拒绝（废单）, 过期失效."""
+    phrase = STATE_PHRASES.get(state, state)
+    return f"{phrase}（已部分成交）" if filled_qty and state in ("CANCELLED", "EXPIRED") else phrase
+
+
 def side_label(side: str) -> str:
     return SIDE_LABELS.get(side, side)
 
 
-def money(amount: Decimal | str) -> str:
+def money(amount: Decimal | str | int) -> str:
     """`180046.8` → `180,046.80` (the 元 is the sentence's)."""
-    return f"{Decimal(amount):,.2f}"
+    return f"{Decimal(str(amount)):,.2f}"
+
+
+def _order_state(order: Any) -> str:
+    return state_label(_field(order, "state"), _field(order, "filled_qty") or 0)
+
+
+def _field(item: Any, name: str) -> Any:
+    return item[name] if isinstance(item, dict) else getattr(item, name)
+
+
+def _clock(timestamp: str) -> str:
+    """`2026-11-24T09:30:00.000+08:00` → `09:30` (Beijing time, as the broker gives it)."""
+    return str(timestamp)[11:16]
+
+
+def _short_id(order_id: str) -> str:
+    return order_id.rsplit("_", 1)[-1]
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """One environment for the package: a missing variable is an error, never an empty string to a user."""
+    import jinja2  # lazily: the skill's command line uses the labels above and starts cold every time
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # plain text for a chat, not HTML
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters.update(money=money, side=side_label, state=_order_state, state_word=state_label,
+                       state_phrase=state_phrase, clock=_clock, short_id=_short_id)
+    return env
+
+
+def render(name: str, **context: Any) -> str:
+    """Render `name.j2` (e.g. `preview`, `errors/ORDER_NOT_FOUND`) with its context, stripped."""
+    return environment().get_template(f"{name}.j2").render(**context).strip()
+
+
+def has_template(name: str) -> bool:
+    return (TEMPLATE_DIR / f"{name}.j2").is_file()
+
+
+def render_error(error: dict[str, Any], **context: Any) -> str:
+    """The user's sentence for an error: its code's template, else its recovery_hint's."""
+    code = error.get("code", "")
+    name = f"errors/{code}" if has_template(f"errors/{code}") else f"hints/{error.get('recovery_hint', 'retry')}"
+    full = {"code": code, "message": "", "recovery_hint": "retry", "details": {}, "request_id": None, **error}
+    context.setdefault("order", None)
+    context.setdefault("order_id", None)
+    return render(name, error=full, **context)
