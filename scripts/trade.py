@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from scripts._http import ApiError, Client
+from scripts.cancelling import UNCLEAR_OUTCOMES, cancel_by_ids
 from scripts.messages import state_label
 from scripts.order_ids import UnknownOrderIdError, expand_order_id, short_id
 
@@ -57,10 +58,9 @@ def would_release(order: dict[str, Any]) -> dict[str, Any]:
     return {"cash": "0.00", "qty": order["remaining_qty"]}
 
 
-def api_error_dict(error: ApiError, order_id: str | None = None) -> dict[str, Any]:
-    shaped = {"code": error.code, "http_status": error.http_status, "recovery_hint": error.recovery_hint,
-              "message": error.message, "details": error.details}
-    return {"order_id": order_id, **shaped} if order_id else shaped
+def api_error_dict(error: ApiError) -> dict[str, Any]:
+    return {"code": error.code, "http_status": error.http_status, "recovery_hint": error.recovery_hint,
+            "message": error.message, "details": error.details}
 
 
 # --- commands ------------------------------------------------------------------------------------------
@@ -114,54 +114,24 @@ def cmd_cancel(client: Client, args: argparse.Namespace) -> Any:
             raise UsageError("cancel changes the account: show this preview to the user and run again with "
                              "--yes only after they explicitly confirm (or use --dry-run to preview only)")
         return result
-    return cancel_by_ids(client, [order["order_id"] for order in orders])
+    return cancel_and_report(client, [order["order_id"] for order in orders])
 
 
-def cancel_by_ids(client: Client, order_ids: list[str]) -> dict[str, Any]:
-    """Cancel by id, one DELETE each (a batch DELETE for several); report each one's real outcome."""
+def cancel_and_report(client: Client, order_ids: list[str]) -> dict[str, Any]:
+    """Cancel by id; report what was cancelled and released, and each failure with the order's real state."""
     cancelled: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
-    if len(order_ids) == 1:
-        outcomes: list[tuple[str, dict[str, Any] | None, ApiError | None]] = []
-        try:
-            outcomes.append((order_ids[0], client.delete(f"/v1/orders/{order_ids[0]}"), None))
-        except ApiError as error:
-            outcomes.append((order_ids[0], None, error))
-    else:
-        batch = client.delete(f"/v1/accounts/{client.account_id}/orders?order_ids={','.join(order_ids)}")
-        outcomes = [(item["order_id"], item["order"], None if item["ok"] else _item_error(item))
-                    for item in batch["results"]]
-    for order_id, order, error in outcomes:
-        if order is not None:
-            cancelled.append({**order_summary(order), "released": order["released"]})
+    for result in cancel_by_ids(client, order_ids):
+        if result["ok"]:
+            cancelled.append({**order_summary(result["order"]), "released": result["order"]["released"]})
             continue
-        assert error is not None
-        failure = api_error_dict(error, order_id)
-        if error.code in ("OUTCOME_UNKNOWN", "CANCEL_FAILED"):
+        error = {key: value for key, value in result["error"].items() if key != "request_id"}
+        failure = {"order_id": result["order_id"], **error}
+        if error["code"] in UNCLEAR_OUTCOMES:
             # Never cancel again blind: say what the order really is now.
-            failure["order_now"] = _order_now(client, order_id)
+            failure["order_now"] = order_summary(result["order_now"]) if result["order_now"] else None
         failed.append(failure)
     return {"cancelled": cancelled, "failed": failed}
-
-
-def _item_error(item: dict[str, Any]) -> ApiError:
-    body = item["error"]
-    return ApiError(body["code"], body["message"], http_status=_status_of(body["code"]),
-                    recovery_hint=body["recovery_hint"], details=body.get("details") or {},
-                    request_id=body.get("request_id"))
-
-
-def _status_of(code: str) -> int:
-    from scripts.models import ERROR_CATALOGUE
-
-    return ERROR_CATALOGUE.get(code, (0, "contact_support"))[0]
-
-
-def _order_now(client: Client, order_id: str) -> dict[str, Any] | None:
-    try:
-        return order_summary(client.get(f"/v1/orders/{order_id}"))
-    except ApiError:
-        return None
 
 
 # --- the command line ----------------------------------------------------------------------------------

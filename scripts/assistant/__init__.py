@@ -1,0 +1,23 @@
+"""The LLM tool wrapper: tools, the confirmation gate, order resolution, the Claude and offline engines.
+
+    from scripts.assistant import Assistant
+    reply = Assistant(Client(), engine="offline").send("撤掉刚才那单")
+
+It never imports the broker: it reaches the trading API only through `scripts._http.Client`.
+"""
+
+from scripts.assistant.core import Action, Assistant, Reply
+from scripts.assistant.gate import ConfirmationGate, GateRefusalError, PendingCancel
+from scripts.assistant.replies import ReplyClass, ReplyKind, classify_reply
+
+__all__ = [
+    "Action",
+    "Assistant",
+    "ConfirmationGate",
+    "GateRefusalError",
+    "PendingCancel",
+    "Reply",
+    "ReplyClass",
+    "ReplyKind",
+    "classify_reply",
+]

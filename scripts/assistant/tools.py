@@ -1,0 +1,292 @@
+"""The assistant's tools: what both engines can do to the account, each marked READ or WRITE.
+
+Every WRITE tool passes the confirmation gate before it touches the broker, so a new write tool cannot
+forget it. Results are compact JSON-able dicts; a failure is a `ToolResult` with `is_error` carrying the
+error's `code`, `recovery_hint` and the user's sentence from the message templates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from scripts._http import ApiError, Client
+from scripts.assistant.gate import ConfirmationGate, GateRefusalError
+from scripts.cancelling import cancel_by_ids, error_dict
+from scripts.messages import render, render_error, state_label
+from scripts.order_ids import UnknownOrderIdError, expand_order_id, short_id
+
+OPEN_STATES = ("NEW", "WORKING")
+LIST_LIMIT = 50
+
+
+class Access(Enum):
+    READ = "read"
+    WRITE = "write"
+
+
+# --- inputs: the JSON Schema each tool shows the model comes from these ------------------------------
+
+
+class ToolInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ListOrdersInput(ToolInput):
+    status: list[Literal["NEW", "WORKING", "FILLED", "CANCELLED", "REJECTED", "EXPIRED"]] | None = Field(
+        None, description="States to include; NEW and WORKING are the cancellable ones. Null: all states.")
+    symbol: str | None = Field(None, description="Six-digit code such as 600519, or null")
+    side: Literal["BUY", "SELL"] | None = Field(None, description="BUY or SELL, or null for both")
+    limit: int | None = Field(None, ge=1, le=200, description="At most this many, newest first (default 50)")
+
+
+class GetOrderInput(ToolInput):
+    order_id: str = Field(description="A full id (ord_accdefault_abc12345) or the short id people quote (abc12345)")
+
+
+class NoInput(ToolInput):
+    pass
+
+
+class OrderIdsInput(ToolInput):
+    order_ids: list[str] = Field(min_length=1, max_length=50,
+                                 description="Full or short ids of exactly the orders meant, as listed to the user")
+
+
+class FindInstrumentsInput(ToolInput):
+    query: str = Field(min_length=1, max_length=32, description="A code (600519, sh600519) or a name (茅台)")
+
+
+# --- results -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    content: dict[str, Any]
+    is_error: bool = False
+
+
+class ToolFailureError(Exception):
+    """A tool's failure as the model and the user should hear it."""
+
+    def __init__(self, code: str, recovery_hint: str, user_message: str, details: dict[str, Any] | None = None):
+        super().__init__(user_message)
+        self.content = {"error": {"code": code, "recovery_hint": recovery_hint, "user_message": user_message,
+                                  **({"details": details} if details else {})}}
+
+
+def order_summary(order: dict[str, Any]) -> dict[str, Any]:
+    """What the model and the templates need of an order (not its fills or history)."""
+    keys = ("order_id", "symbol", "name", "side", "type", "qty", "limit_price", "filled_qty", "cancelled_qty",
+            "remaining_qty", "avg_fill_price", "frozen_cash", "state", "reject_reason", "created_at")
+    summary = {key: order.get(key) for key in keys}
+    summary["short_id"] = short_id(order["order_id"])
+    summary["state_label"] = state_label(order["state"], order.get("filled_qty") or 0)
+    if "released" in order:
+        summary["released"] = order["released"]
+    return summary
+
+
+def preview_totals(orders: list[dict[str, Any]]) -> dict[str, Any]:
+    """What cancelling all of `orders` releases: frozen cash of the BUYs, open shares of the SELLs."""
+    cash = sum((Decimal(order["frozen_cash"]) for order in orders if order["side"] == "BUY"), Decimal("0"))
+    qty = sum(order["remaining_qty"] for order in orders if order["side"] == "SELL")
+    return {"total_cash": f"{cash:.2f}", "total_qty": qty}
+
+
+def would_release(order: dict[str, Any]) -> dict[str, Any]:
+    if order["side"] == "BUY":
+        return {"cash": order["frozen_cash"], "qty": 0}
+    return {"cash": "0.00", "qty": order["remaining_qty"]}
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str
+    input_model: type[ToolInput]
+    access: Access
+    run: Callable[[ToolInput], dict[str, Any]]
+
+    def definition(self) -> dict[str, Any]:
+        """The Messages API tool definition (strict JSON Schema: no extra fields, every field named)."""
+        return {"name": self.name, "description": self.description, "input_schema": strict_schema(self.input_model),
+                "strict": True}
+
+
+def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
+    schema = model.model_json_schema()
+    schema.pop("title", None)
+    schema.pop("description", None)
+    for prop in schema.get("properties", {}).values():
+        prop.pop("title", None)
+        prop.pop("default", None)
+    schema["required"] = list(schema.get("properties", {}))
+    schema["additionalProperties"] = False
+    return schema
+
+
+@dataclass
+class TurnRecord:
+    """What the tools did during one user turn: the engine's structured state for the Reply."""
+
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    cancel_results: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, Any], bool]] = field(default_factory=list)
+
+
+class ToolBox:
+    """The tools over one Client and one gate."""
+
+    def __init__(self, client: Client, gate: ConfirmationGate) -> None:
+        self.client = client
+        self.gate = gate
+        self.turn = TurnRecord()
+        self.tools: dict[str, Tool] = {tool.name: tool for tool in self._define()}
+
+    def _define(self) -> list[Tool]:
+        return [
+            Tool("list_orders", "List the account's orders, newest first. Use status [NEW, WORKING] to find the "
+                 "orders that can be cancelled.", ListOrdersInput, Access.READ, self._list_orders),
+            Tool("get_order", "Get one order by full or short id, with its current state.", GetOrderInput,
+                 Access.READ, self._get_order),
+            Tool("get_account", "Cash (available, frozen, total) and positions (qty, sellable, locked by sell "
+                 "orders, bought today under T+1).", NoInput, Access.READ, self._get_account),
+            Tool("find_instruments", "Look up A-share stocks by code or (part of a) Chinese name.",
+                 FindInstrumentsInput, Access.READ, self._find_instruments),
+            Tool("present_candidates", "Show the user several open orders as a numbered list and ask which one "
+                 "they mean. Use whenever more than one order fits the request.", OrderIdsInput, Access.READ,
+                 self._present_candidates),
+            Tool("preview_cancel", "Show the user exactly which orders would be cancelled and what would be "
+                 "released, and ask them to confirm. Required before cancel_orders; the user must answer with an "
+                 "explicit confirmation in their next message.", OrderIdsInput, Access.READ, self._preview_cancel),
+            Tool("cancel_orders", "Cancel exactly the orders of the preview the user just explicitly confirmed "
+                 "(same ids). Refused otherwise.", OrderIdsInput, Access.WRITE, self._cancel_orders),
+        ]
+
+    def definitions(self) -> list[dict[str, Any]]:
+        return [tool.definition() for tool in self.tools.values()]
+
+    def start_turn(self) -> None:
+        self.turn = TurnRecord()
+
+    def call(self, name: str, arguments: dict[str, Any]) -> ToolResult:
+        """Run a tool by name; every failure comes back as an error result, never as an exception."""
+        tool = self.tools.get(name)
+        if tool is None:
+            return self._record(name, arguments, ToolResult(
+                {"error": {"code": "UNKNOWN_TOOL", "recovery_hint": "fix_input",
+                           "user_message": f"no tool named {name}"}}, is_error=True))
+        try:
+            parsed = tool.input_model.model_validate(arguments)
+            if tool.access is Access.WRITE:
+                ids = [self._expand(order_id) for order_id in getattr(parsed, "order_ids", [])]
+                self.gate.authorize(ids)
+            result = ToolResult(tool.run(parsed))
+        except ValidationError as error:
+            result = ToolResult({"error": {"code": "VALIDATION_ERROR", "recovery_hint": "fix_input",
+                                           "user_message": str(error.errors(include_url=False)[:3])}}, True)
+        except GateRefusalError as refusal:
+            message = render("gate_refused", reason=refusal.reason, requested=list(refusal.requested),
+                             previewed=list(refusal.previewed))
+            result = ToolResult({"error": {"code": "CONFIRMATION_REQUIRED", "recovery_hint": "fix_input",
+                                           "reason": refusal.reason, "user_message": message}}, True)
+        except ToolFailureError as failure:
+            result = ToolResult(failure.content, True)
+        except ApiError as error:
+            result = ToolResult(api_error_content(error), True)
+        return self._record(name, arguments, result)
+
+    def _record(self, name: str, arguments: dict[str, Any], result: ToolResult) -> ToolResult:
+        self.turn.calls.append((name, arguments, not result.is_error))
+        return result
+
+    # --- READ --------------------------------------------------------------------------------------
+
+    def _list_orders(self, args: ListOrdersInput) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": args.limit or LIST_LIMIT}
+        if args.status:
+            params["status"] = ",".join(args.status)
+        if args.symbol:
+            params["symbol"] = args.symbol
+        if args.side:
+            params["side"] = args.side
+        listing = self.client.get(f"/v1/accounts/{self.client.account_id}/orders", params=params)
+        return {"orders": [order_summary(order) for order in listing["orders"]]}
+
+    def _get_order(self, args: GetOrderInput) -> dict[str, Any]:
+        return order_summary(self.client.get(f"/v1/orders/{self._expand(args.order_id)}"))
+
+    def _get_account(self, _: NoInput) -> dict[str, Any]:
+        return self.client.get(f"/v1/accounts/{self.client.account_id}")
+
+    def _find_instruments(self, args: FindInstrumentsInput) -> dict[str, Any]:
+        return self.client.get("/v1/instruments", params={"q": args.query})
+
+    def _open_orders(self, order_ids: list[str]) -> list[dict[str, Any]]:
+        orders = [self.client.get(f"/v1/orders/{self._expand(order_id)}") for order_id in order_ids]
+        finished = [order for order in orders if order["state"] not in OPEN_STATES]
+        if finished:
+            first = finished[0]
+            raise ToolFailureError("ORDER_NOT_CANCELLABLE", "fix_input", render_error(
+                {"code": "ORDER_NOT_CANCELLABLE", "recovery_hint": "fix_input", "details": {"state": first["state"]}},
+                order=first), {"order_id": first["order_id"], "state": first["state"]})
+        return list({order["order_id"]: order for order in orders}.values())
+
+    def _present_candidates(self, args: OrderIdsInput) -> dict[str, Any]:
+        orders = [order_summary(order) for order in self._open_orders(args.order_ids)]
+        self.turn.candidates = orders
+        self.gate.choices_shown = len(orders)
+        return {"candidates": orders, "text": render("candidates", orders=orders, clue=None)}
+
+    def _preview_cancel(self, args: OrderIdsInput) -> dict[str, Any]:
+        orders = [order_summary(order) for order in self._open_orders(args.order_ids)]
+        text = render("preview", orders=orders, **preview_totals(orders))
+        pending = self.gate.propose([order["order_id"] for order in orders], orders, text)
+        return {"preview": [{**order, "would_release": would_release(order)} for order in orders],
+                "order_ids": list(pending.order_ids), "text": text,
+                "next": "Show the text to the user and wait for their explicit confirmation."}
+
+    # --- WRITE -------------------------------------------------------------------------------------
+
+    def _cancel_orders(self, args: OrderIdsInput) -> dict[str, Any]:
+        ids = [self._expand(order_id) for order_id in args.order_ids]
+        results = cancel_with_messages(self.client, ids)
+        self.turn.cancel_results = results
+        return {"results": results}
+
+    def _expand(self, order_id: str) -> str:
+        try:
+            return expand_order_id(self.client, order_id)
+        except UnknownOrderIdError as error:
+            raise ToolFailureError("ORDER_NOT_FOUND", "fix_input",
+                                   render_error({"code": "ORDER_NOT_FOUND", "recovery_hint": "fix_input"},
+                                                order_id=error.text)) from None
+
+
+def api_error_content(error: ApiError, order: dict[str, Any] | None = None) -> dict[str, Any]:
+    body = error_dict(error)
+    return {"error": {**body, "user_message": render_error(body, order=order)}}
+
+
+def cancel_with_messages(client: Client, order_ids: list[str]) -> list[dict[str, Any]]:
+    """`cancel_by_ids`, each result with the order summary and, for a failure, the user's sentence
+    (followed by the order's real state when the outcome was unclear)."""
+    results = []
+    for outcome in cancel_by_ids(client, order_ids):
+        if outcome["ok"]:
+            results.append({"order_id": outcome["order_id"], "ok": True, "order": order_summary(outcome["order"])})
+            continue
+        error, now = outcome["error"], outcome["order_now"]
+        message = render_error({**error, "details": error.get("details") or {}}, order=now)
+        if now is not None:
+            message += "\n" + render("order_now", order=now)
+        results.append({"order_id": outcome["order_id"], "ok": False, "code": error["code"],
+                        "recovery_hint": error["recovery_hint"], "details": error.get("details") or {},
+                        "order_now": order_summary(now) if now else None, "message": message})
+    return results
