@@ -95,6 +95,9 @@ class BrokerGateway:
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
                 status_seen.append(message["status"])
+                if logged:
+                    # Logged once the answer is decided, before a simulated delay: the change is applied.
+                    self._log(scope, method, path, query, message["status"], None)
                 if fault is not None and fault["kind"] == "delay_after_apply":
                     await asyncio.sleep(fault["seconds"])
             await send(message)
@@ -106,6 +109,7 @@ class BrokerGateway:
             return
         early = self._early_error(scope, fault)
         if early is not None:
+            state["log_code"] = early.code
             await self._answer_error(early, request_id, send_with_id)
         else:
             try:
@@ -114,11 +118,9 @@ class BrokerGateway:
                 # Starlette re-raises after its handler has answered 500 INTERNAL; swallowing it here keeps
                 # the connection alive for the client's next request (the handler already logged it).
                 if not status_seen:
-                    early = BrokerError("INTERNAL", "unexpected server error")
-                    await self._answer_error(early, request_id, send_with_id)
-        if logged:
-            self._log(scope, method, path, query, status_seen[0] if status_seen else 0,
-                      early.code if early is not None else None)
+                    state["log_code"] = "INTERNAL"
+                    await self._answer_error(BrokerError("INTERNAL", "unexpected server error"), request_id,
+                                             send_with_id)
 
     def _early_error(self, scope: Scope, fault: Any) -> BrokerError | None:
         if fault is not None and fault["kind"] == "error_before_apply":

@@ -1,0 +1,98 @@
+"""`python -m scripts.chat`: talk to the assistant about a demo A-share account in a terminal.
+
+A composition root: it starts the paper broker in demo mode (its database persists in `.broker/demo.db`
+between runs; `--fresh` starts over) and builds the assistant beside it. Claude answers when
+ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL) is set, the offline engine otherwise. Piped input works too:
+`printf '撤掉刚才那单\\n确认\\n' | python -m scripts.chat` prints one reply per line of input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import secrets
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from scripts._http import Client
+from scripts.assistant import Assistant, Reply
+from scripts.broker import BrokerSettings, running_broker
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = ROOT / ".broker" / "demo.db"
+QUIT_WORDS = {"/quit", "/exit", "退出", "再见", "quit", "exit"}
+EXAMPLES = "撤掉刚才那单 · 把茅台那笔买单撤了 · 全部撤掉 · 可用资金还有多少 · 看看持仓 · 我有哪些委托"
+
+
+def choose_engine(requested: str | None) -> str:
+    if requested:
+        return requested
+    return "claude" if os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_BASE_URL") else "offline"
+
+
+@contextlib.contextmanager
+def demo_broker(db: Path, fresh: bool) -> Iterator[tuple[str, str]]:
+    """A demo broker on a free port; yields (base URL, token). The token lives only in this process."""
+    if fresh:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+    token = secrets.token_urlsafe(24)
+    with running_broker(BrokerSettings(db=str(db), token=token, demo=True)) as url:
+        yield url, token
+
+
+def interactive(assistant: Assistant, engine: str) -> None:
+    from rich.console import Console
+    from rich.panel import Panel
+
+    console = Console()
+    console.print(Panel.fit(f"A 股委托助手（{'Claude' if engine == 'claude' else '离线规则引擎'}）· 模拟账户\n"
+                            f"试试：{EXAMPLES}\n输入“退出”结束。", border_style="cyan"))
+    while True:
+        try:
+            text = console.input("[bold green]你：[/bold green]").strip()
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return
+        if not text:
+            continue
+        if text.lower() in QUIT_WORDS:
+            return
+        reply = assistant.send(text)
+        style = "yellow" if reply.question == "confirm" else "blue"
+        console.print(Panel(reply.text, title="助手", title_align="left", border_style=style))
+
+
+def piped(assistant: Assistant, lines: Iterator[str]) -> None:
+    for line in lines:
+        text = line.strip()
+        if not text:
+            continue
+        reply: Reply = assistant.send(text)
+        print(reply.text, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.chat", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--engine", choices=["offline", "claude"], help="default: claude when a key is set")
+    parser.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"demo database (default: {DEFAULT_DB})")
+    parser.add_argument("--fresh", action="store_true", help="start the demo account over")
+    args = parser.parse_args(argv)
+    engine = choose_engine(args.engine)
+    print(f"Engine: {engine}" + ("" if engine == "claude" else " (set ANTHROPIC_API_KEY to talk to Claude)"),
+          file=sys.stderr)
+    with demo_broker(args.db, args.fresh) as (url, token), Client(base_url=url, token=token) as client:
+        print(f"Paper broker (demo account) at {url}, database {args.db}", file=sys.stderr)
+        assistant = Assistant(client, engine=engine)
+        if sys.stdin.isatty():
+            interactive(assistant, engine)
+        else:
+            piped(assistant, iter(sys.stdin))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
