@@ -18,7 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SKILL_NAME = "a-share-orders"
 INCLUDED = ("SKILL.md", "references", "scripts", "README.md", "pyproject.toml", "LICENSE", "NOTICE")
-EXCLUDED_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis", "cassettes", "tests", ".broker"}
+EXCLUDED_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis", "cassettes", "tests", ".broker",
+                 "evals"}  # the evaluation harness is for developers, not for a skill host
 EXCLUDED_SUFFIXES = {".pyc", ".pyo", ".db", ".db-wal", ".db-shm", ".sqlite", ".skill", ".zip"}
 
 
