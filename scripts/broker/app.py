@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from scripts.broker import demo
 from scripts.broker.clock import MarketClock, parse_ts
@@ -25,6 +26,7 @@ from scripts.broker.store import Store
 from scripts.broker.trading import Trading
 
 log = logging.getLogger("scripts.broker")
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def build_trading(settings: BrokerSettings) -> Trading:
@@ -37,7 +39,9 @@ def build_trading(settings: BrokerSettings) -> Trading:
     trading = Trading(store, clock, settings.fees)
     if settings.demo and not store.has_accounts():
         demo.seed(trading, settings.token)
-    store.ensure_account(DEFAULT_ACCOUNT, Decimal(DEFAULT_CASH), settings.token)
+    if not (settings.sim and store.has_accounts()):
+        # A restarted simulation keeps its world's accounts and tokens as they were: none added, none granted.
+        store.ensure_account(DEFAULT_ACCOUNT, Decimal(DEFAULT_CASH), settings.token)
     if not settings.sim:
         # The startup token is the authority for acc_default: a restart with a new token revokes the old.
         store.grant_only(DEFAULT_ACCOUNT, settings.token)
@@ -63,6 +67,8 @@ def create_app(settings: BrokerSettings, trading: Trading | None = None) -> Brok
         version="1.0.0",
         description="The trading API (v1) of the a-share-orders skill, served by its paper broker.",
         lifespan=lifespan,
+        # A 307 to the path without its trailing slash would be a non-2xx with no contract error body.
+        redirect_slashes=False,
     )
     app.state.trading = trading
     app.state.settings = settings
@@ -100,13 +106,23 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         if error.status_code == 405:
             return _error_response(request, BrokerError("METHOD_NOT_ALLOWED",
-                                                        f"{request.method} is not allowed on {request.url.path}"))
+                                                        f"{request.method} is not allowed on {request.url.path}",
+                                                        headers={"allow": _allowed_methods(app, request)}))
         return _error_response(request, BrokerError("NOT_FOUND", f"no route {request.url.path[:200]}"))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return _error_response(request, BrokerError("INTERNAL", "unexpected server error"))
+
+
+def _allowed_methods(app: FastAPI, request: Request) -> str:
+    """RFC 9110's `Allow` for a 405: the methods some route serves at this path (Starlette names one route's)."""
+    def served(method: str) -> bool:
+        probe = {**request.scope, "method": method}
+        return any(route.matches(probe)[0] is Match.FULL for route in app.router.routes)
+
+    return ", ".join(method for method in HTTP_METHODS if served(method))
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -120,6 +136,6 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             if path.startswith("/v1/"):
                 operation["security"] = [{"bearer": []}]
             for response in operation.get("responses", {}).values():
-                response.setdefault("headers", {})["X-Request-Id"] = {"schema": {"type": "string"}}
+                response.setdefault("headers", {})["X-Request-Id"] = {"required": True, "schema": {"type": "string"}}
     app.openapi_schema = schema
     return schema

@@ -74,8 +74,9 @@ def _step(trading: Trading, rng: random.Random) -> None:
             last, _ = trading.price(db, symbol)
             limits = [o.limit_price for o in trading.store.open_orders(db, symbol) if o.limit_price is not None]
             target = min(limits, key=lambda p: abs(p - last)) if limits else last
-            drift = Decimal("0.0004") * (1 if target > last else -1 if target < last else 0)
-            noise = Decimal(str(rng.gauss(0, 0.0012)))
+            # Tuned so a resting order 1% away fills in a few minutes: slow enough to cancel it first.
+            drift = Decimal("0.0001") * (1 if target > last else -1 if target < last else 0)
+            noise = Decimal(str(rng.gauss(0, 0.0008)))
             price = (last * (1 + drift + noise)).quantize(rules.TICK)
             low, high = trading.band(db, instrument(symbol))
             moves.append((symbol, min(max(price, low), high)))

@@ -10,13 +10,15 @@ from scripts.broker.errors import BrokerError
 from scripts.broker.trading import Trading
 
 
-def get_trading(request: Request) -> Trading:
+# Both are `async def` although they never await: FastAPI runs a plain `def` dependency in a worker thread,
+# two thread hops per request that cost more than the lookups themselves (and the routes run on the loop anyway).
+async def get_trading(request: Request) -> Trading:
     trading: Trading = request.app.state.trading
     trading.catch_up()  # the market's sessions act before anything is read or changed
     return trading
 
 
-def granted_accounts(request: Request, trading: Annotated[Trading, Depends(get_trading)]) -> frozenset[str]:
+async def granted_accounts(request: Request, trading: Annotated[Trading, Depends(get_trading)]) -> frozenset[str]:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     granted = trading.store.accounts_for_token(token.strip()) if scheme.lower() == "bearer" and token else frozenset()

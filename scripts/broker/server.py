@@ -30,7 +30,9 @@ def serve(settings: BrokerSettings, host: str = "127.0.0.1", port: int = 8700) -
 def running_broker(settings: BrokerSettings | None = None, host: str = "127.0.0.1") -> Iterator[str]:
     """Start a broker in a background thread on a free port; yields its base URL, stops it on exit."""
     settings = settings or BrokerSettings(sim=True)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and without it
+    # every answer (headers, then body) waits ~40 ms for the client's delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, 0))
     port = sock.getsockname()[1]

@@ -20,7 +20,7 @@ class BrokerSettings:
     sim: bool = False  # serve /v1/sim/* (tests, the evaluation harness)
     demo: bool = False  # seed a believable account, always-open clock, prices on a random walk
     demo_seed: int = 20261126
-    demo_tick_seconds: float = 1.0
+    demo_tick_seconds: float = 2.0
     rate_limit_per_second: float | None = None  # off by default; per token
     rate_limit_burst: int = 20
     fees: FeeSchedule = field(default_factory=FeeSchedule)

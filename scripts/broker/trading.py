@@ -65,6 +65,12 @@ class Trading:
     def trading_day(self) -> str:
         return rules.trading_day_of(self.now()).isoformat()
 
+    def clock_state(self) -> tuple[str, datetime | None, datetime]:
+        return self.clock.mode, self.clock.pinned, self._processed_until
+
+    def restore_clock_state(self, state: tuple[str, datetime | None, datetime]) -> None:
+        self.clock.mode, self.clock.pinned, self._processed_until = state  # type: ignore[assignment]
+
     def restart_clock_at(self, moment: datetime) -> None:
         """Pin the clock at `moment` with no session event before it left to apply (a world reset)."""
         self.clock.pin(moment)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, time
 from decimal import Decimal
 
@@ -17,9 +18,15 @@ DEFAULT_ACCOUNT = "acc_default"
 
 def reset(trading: Trading, world: SimWorld, default_token: str) -> dict[str, str]:
     """Pin the clock at the world's `now` and load the world (the simulation's reset)."""
-    with trading.store.transaction():
-        trading.restart_clock_at(_local(world.now))
-        return load(trading, world, default_token)
+    saved = trading.clock_state()
+    try:
+        with trading.store.transaction():
+            trading.restart_clock_at(_local(world.now))
+            return load(trading, world, default_token)
+    except BrokerError:
+        # A world that does not load leaves the old one in place, its clock included.
+        trading.restore_clock_state(saved)
+        raise
 
 
 def load(trading: Trading, world: SimWorld, default_token: str) -> dict[str, str]:
@@ -127,7 +134,9 @@ def _seed_order(trading: Trading, db, order: SimOrder, now: datetime) -> str:  #
     cancelled = 0 if is_open or state == "FILLED" else order.qty - filled
     store.insert_order(db, {
         "order_id": order_id, "account_id": order.account_id,
-        "client_order_id": order.client_order_id or f"seed-{order.ref}", "symbol": info.symbol,
+        # Seeded orders get a uuid like any other (derived from the id, so a world reloads identically).
+        "client_order_id": order.client_order_id or str(uuid.uuid5(uuid.NAMESPACE_URL, order_id)),
+        "symbol": info.symbol,
         "side": order.side, "type": order.type, "qty": order.qty, "limit_price": order.limit_price,
         "filled_qty": filled, "cancelled_qty": cancelled, "filled_value": value, "fees_paid": fees,
         "frozen_cash": frozen, "state": state, "reject_reason": order.reject_reason if state == "REJECTED" else None,
