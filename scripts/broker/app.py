@@ -106,7 +106,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         if error.status_code == 405:
             return _error_response(request, BrokerError("METHOD_NOT_ALLOWED",
-                                                        f"{request.method} is not allowed on {request.url.path}",
+                                                        f"{request.method} is not allowed on {request.url.path[:200]}",
                                                         headers={"allow": _allowed_methods(app, request)}))
         return _error_response(request, BrokerError("NOT_FOUND", f"no route {request.url.path[:200]}"))
 
