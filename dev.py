@@ -37,8 +37,8 @@ def ensure_environment() -> None:
 
 
 def run_main_job(extra: list[str]) -> int:
-    """The main job: the paper broker in demo mode on http://127.0.0.1:8700 (the chat will start here)."""
-    return subprocess.call([str(PYTHON), "-m", "scripts.broker", "--demo", *extra], cwd=ROOT)
+    """The main job: a chat with the assistant about a demo account on the embedded paper broker."""
+    return subprocess.call([str(PYTHON), "-m", "scripts.chat", *extra], cwd=ROOT)
 
 
 def run_tests(extra: list[str]) -> int:
@@ -52,7 +52,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python3 dev.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["run", "test", "setup"],
-                        help="run: the main job; test: ruff and pytest; setup: only prepare .venv")
+                        help="run: the chat (main job); test: ruff and pytest; setup: only prepare .venv")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="passed on to the command (e.g. pytest options)")
     options = parser.parse_args()
     ensure_environment()
