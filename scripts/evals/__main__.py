@@ -15,6 +15,7 @@ from scripts.evals.report import SUMMARY_COLUMNS, build_report, summary_rows, wr
 from scripts.evals.runner import RunOptions, run_suite
 from scripts.evals.suite import SuiteProblem, load_suite
 
+PIPED_WIDTH = 160  # a log or CI has no terminal to fit: keep tag names whole
 EXIT_OK = 0
 EXIT_MALFORMED = 2
 
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     table.add_column(f"pass^{k}", justify="right")
     for label, totals in summary_rows(summary):
         table.add_row(label, *(str(totals[key]) for key, _ in SUMMARY_COLUMNS), str(totals["pass_hat_k"].get(k)))
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else PIPED_WIDTH).print(table)
     console.print(f"critical failures: {summary['critical']} · malformed: {summary['malformed']} · "
                   f"{summary['wall_seconds']} s · reports: {json_path}, {md_path}")
     return EXIT_MALFORMED if problems else EXIT_OK
