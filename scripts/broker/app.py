@@ -18,6 +18,7 @@ from starlette.routing import Match
 
 from scripts.broker import demo
 from scripts.broker.clock import MarketClock, parse_ts
+from scripts.broker.deps import accounts_of
 from scripts.broker.errors import BrokerError
 from scripts.broker.gateway import BrokerGateway
 from scripts.broker.routes import accounts, market, orders, sim
@@ -77,7 +78,7 @@ def create_app(settings: BrokerSettings, trading: Trading | None = None) -> Brok
     app.include_router(market.router)
     if settings.sim:
         app.include_router(sim.router)
-    _install_error_handlers(app)
+    _install_error_handlers(app, trading)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return BrokerGateway(app, trading, settings)
 
@@ -89,13 +90,17 @@ def _error_response(request: Request, error: BrokerError) -> Response:
                     media_type="application/json", headers=error.headers)
 
 
-def _install_error_handlers(app: FastAPI) -> None:
+def _install_error_handlers(app: FastAPI, trading: Trading) -> None:
     @app.exception_handler(BrokerError)
     async def broker_error(request: Request, error: BrokerError) -> Response:
         return _error_response(request, error)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> Response:
+        if request.url.path.startswith("/v1/") and not request.url.path.startswith("/v1/sim/") \
+                and not accounts_of(request, trading):
+            # A malformed body is parsed before the token is checked; the caller still hears about the token first.
+            return _error_response(request, BrokerError("UNAUTHENTICATED", "missing or unknown bearer token"))
         problems = [{"loc": [str(part) for part in item.get("loc", ())], "msg": str(item.get("msg", "")),
                      "type": str(item.get("type", ""))} for item in error.errors()]
         first = problems[0] if problems else {"loc": [], "msg": "invalid request"}

@@ -18,12 +18,19 @@ async def get_trading(request: Request) -> Trading:
     return trading
 
 
-async def granted_accounts(request: Request, trading: Annotated[Trading, Depends(get_trading)]) -> frozenset[str]:
+def accounts_of(request: Request, trading: Trading) -> frozenset[str]:
+    """The accounts the request's bearer token grants (none for a missing or unknown token)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    granted = trading.store.accounts_for_token(token.strip()) if scheme.lower() == "bearer" and token else frozenset()
+    return trading.store.accounts_for_token(token.strip()) if scheme.lower() == "bearer" and token else frozenset()
+
+
+async def granted_accounts(request: Request, trading: Annotated[Trading, Depends(get_trading)]) -> frozenset[str]:
+    granted = accounts_of(request, trading)
     if not granted:
         raise BrokerError("UNAUTHENTICATED", "missing or unknown bearer token")
+    if len(granted) == 1:
+        note_for_log(request, account_id=next(iter(granted)))
     return granted
 
 
