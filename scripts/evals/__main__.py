@@ -31,6 +31,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument("--concurrency", type=int, default=2, help="worlds at a time, each with its own broker")
     run.add_argument("--tags", help="only scenarios with one of these tags (comma list)")
     run.add_argument("--out", type=Path, default=Path("evals/reports/latest"), help="where the reports go")
+    run.add_argument("--user", choices=["scripted", "claude"], default="scripted",
+                     help="who plays the user: the scenario's script, or Claude from it as a persona (needs a key)")
     run.add_argument("--model", help="Claude model (default: ANTHROPIC_MODEL or the engine's default)")
     return parser.parse_args(argv)
 
@@ -46,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     suite = load_suite(args.suite, tags)
     for problem in suite.problems:
         console.print(f"[red]malformed:[/red] {problem}")
-    options = RunOptions(engine=args.engine, trials=max(1, args.trials), concurrency=max(1, args.concurrency),
+    options = RunOptions(engine=args.engine, user=args.user, trials=max(1, args.trials),
+                         concurrency=max(1, args.concurrency),
                          engine_options={"model": args.model} if args.model else {})
     started = time.perf_counter()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

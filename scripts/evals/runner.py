@@ -21,7 +21,7 @@ from scripts.assistant import Assistant
 from scripts.evals.brokers import BrokerProcess, WorldError
 from scripts.evals.graders import RunRecord
 from scripts.evals.suite import MAX_USER_TURNS, Scenario
-from scripts.evals.user import ScriptedUser
+from scripts.evals.user import ClaudeUser, ScriptedUser
 
 # Shorter than the slowest simulated answer (delay_after_apply of 3 s in the suites), so a delayed cancel
 # really reaches the assistant as "outcome unknown"; far above a local broker's normal answer time.
@@ -31,6 +31,7 @@ CLIENT_TIMEOUT = httpx.Timeout(2.0, connect=5.0)
 @dataclass
 class RunOptions:
     engine: str = "offline"
+    user: str = "scripted"  # or "claude": an LLM plays the user from the scenario as a persona
     trials: int = 1
     concurrency: int = 2
     engine_options: dict[str, Any] = field(default_factory=dict)
@@ -51,10 +52,12 @@ def run_trial(broker: BrokerProcess, scenario: Scenario, trial: int, options: Ru
     with Client(base_url=broker.url, token=broker.token, timeout=CLIENT_TIMEOUT) as client:
         try:
             assistant = Assistant(client, engine=options.engine, **options.engine_options)
-            user = ScriptedUser(scenario, record.refs)
+            user = (ClaudeUser(scenario, record.refs) if options.user == "claude"
+                    else ScriptedUser(scenario, record.refs))
             question: str | None = None
+            said: str | None = None
             while turn < MAX_USER_TURNS:
-                text = user.next(question)
+                text = user.next(question, said)
                 if text is None:
                     break
                 turn += 1
@@ -68,7 +71,7 @@ def run_trial(broker: BrokerProcess, scenario: Scenario, trial: int, options: Ru
                 record.input_tokens += reply.input_tokens
                 record.output_tokens += reply.output_tokens
                 seen = _collect(broker, record, seen, turn)
-                question = reply.question
+                question, said = reply.question, reply.text
         except Exception as error:
             record.error = f"the assistant failed: {type(error).__name__}: {error}"
     _collect(broker, record, seen, turn)
