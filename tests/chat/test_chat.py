@@ -1,0 +1,40 @@
+"""The main job: `python -m scripts.chat` starts a demo broker and answers piped lines, one reply each."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def chat(lines: str, db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ANTHROPIC_")}
+    return subprocess.run([sys.executable, "-m", "scripts.chat", "--db", str(db), *args], input=lines, cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_piped_chat_previews_then_cancels_on_confirmation_with_the_offline_engine(tmp_path: Path) -> None:
+    result = chat("撤掉刚才那单\n确认\n", tmp_path / "demo.db", "--fresh")
+    assert result.returncode == 0, result.stderr
+    assert "Engine: offline" in result.stderr
+    assert "确认撤销吗" in result.stdout
+    assert "已撤单" in result.stdout
+    assert "释放冻结资金" in result.stdout
+
+
+def test_the_demo_account_persists_between_runs_and_fresh_starts_over(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    chat("全部撤掉\n确认\n", db, "--fresh")
+    kept = chat("我有哪些未成交的委托\n", db)
+    assert "没有" in kept.stdout or "0 笔" in kept.stdout, kept.stdout
+    fresh = chat("我有哪些未成交的委托\n", db, "--fresh")
+    assert "贵州茅台" in fresh.stdout
+
+
+def test_a_weak_reply_does_not_cancel_in_the_chat(tmp_path: Path) -> None:
+    result = chat("撤掉刚才那单\n好\n", tmp_path / "demo.db", "--fresh")
+    assert "已撤单" not in result.stdout
+    assert "明确确认" in result.stdout
