@@ -29,7 +29,7 @@ class ReplyClass:
 
 
 # Any of these anywhere makes the reply a refusal, whatever else it says ("确认不撤" refuses).
-NEGATIONS = ("不", "别", "算了", "没有", "取消", "等等", "等一下", "再想想", "先放着", "放弃", "停")
+NEGATIONS = ("不", "别", "算了", "没有", "取消", "等等", "等一下", "等下", "慢着", "再想想", "先放着", "放弃", "停")
 NEGATIONS_EN = ("no", "not", "don't", "dont", "never", "nope", "stop", "wait", "hold on", "cancel that",
                 "abort", "nevermind", "never mind")
 # Explicit confirmations: at least one must be there, and nothing else but the fillers below.
@@ -40,8 +40,12 @@ CONFIRMATIONS_EN = ("yes", "y", "yep", "yeah", "confirm", "confirmed", "go ahead
 # Politeness and references to what was previewed, which neither add nor change a request.
 FILLERS = ("好的", "好", "嗯", "嗯嗯", "行", "可以", "吧", "了", "的", "啊", "呀", "哦", "请", "麻烦", "帮我",
            "就", "这笔", "那笔", "这单", "那单", "这些", "那些", "这个", "那个", "这几笔", "委托", "订单", "吧",
-           "ok", "okay", "please", "thanks", "谢谢", "它们", "它", "一下", "都", "全部")
-WEAK_ASSENT = ("好", "好的", "嗯", "嗯嗯", "ok", "okay", "行", "可以", "好吧", "k", "噢", "哦", "收到")
+           "ok", "okay", "please", "thanks", "谢谢", "它们", "它", "一下", "都", "全部", "那就", "那", "没问题",
+           "我", "要")
+WEAK_ASSENT = ("好", "好的", "嗯", "嗯嗯", "ok", "okay", "行", "可以", "好吧", "k", "噢", "哦", "收到", "好滴", "sure",
+               "fine", "alright")
+# English fillers around an explicit yes ("yes, please"); not a yes by themselves.
+FILLERS_EN = ("please", "thanks", "thank you", "ok", "okay", "sure", "then", "now")
 ALL_WORDS = ("全部", "都撤", "所有", "全都", "都要", "全撤", "all", "both", "两笔都", "两个都", "都")
 CHINESE_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 ORDINAL = re.compile(r"(?:第|选|#|no\.?|number)\s*([0-9]{1,2}|[一二两三四五六七八九十])\s*(?:个|笔|单|条|项|号)?")
@@ -87,15 +91,28 @@ def classify_reply(text: str, choices: int = 0) -> ReplyClass:
         chosen = _choice(folded, bare, choices)
         if chosen is not None:
             return chosen
-    if bare in WEAK_ASSENT:
+    if bare in WEAK_ASSENT or not _remove_all(bare, (*WEAK_ASSENT, "吧", "的", "啊", "呀")):
         return ReplyClass(ReplyKind.OTHER, weak=True)
     english = " ".join(re.findall(r"[a-z']+", folded))
-    if english and english in CONFIRMATIONS_EN and not re.search(r"[\u4e00-\u9fff0-9]", folded):
+    if english and _english_confirmation(english) and not re.search(r"[\u4e00-\u9fff0-9]", folded):
         return ReplyClass(ReplyKind.CONFIRM)
     has_confirmation = any(word in bare for word in CONFIRMATIONS)
     if has_confirmation and not _remove_all(_remove_all(bare, CONFIRMATIONS), FILLERS):
         return ReplyClass(ReplyKind.CONFIRM)
     return ReplyClass(ReplyKind.OTHER)
+
+
+def _english_confirmation(words: str) -> bool:
+    """"yes", "yes, cancel it", "ok yes please": explicit yes phrases and fillers only, at least one yes."""
+    rest = f" {words} "
+    found = False
+    for phrase in sorted(CONFIRMATIONS_EN, key=len, reverse=True):
+        while f" {phrase} " in rest:
+            rest, found = rest.replace(f" {phrase} ", " ", 1), True
+    for filler in FILLERS_EN:
+        while f" {filler} " in rest:
+            rest = rest.replace(f" {filler} ", " ")
+    return found and not rest.strip()
 
 
 def _choice(folded: str, bare: str, choices: int) -> ReplyClass | None:

@@ -1,0 +1,124 @@
+"""What a message asks for: cancel, list the orders, ask about one order, cash or positions, or refuse.
+
+Pure text work over the account's own order names and id tails (no I/O). A message is cut into clauses;
+a clause that refuses ("先别撤", "算了") or keeps something ("卖单留着", "除了茅台") is read apart from the
+clauses that ask for something, and a clause that only tells a story ("本来想买300股") gives no clue.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from enum import Enum
+
+from scripts.assistant import phrases as p
+from scripts.assistant.clues import Clues, extract_clues, fold
+
+
+class Intent(Enum):
+    CANCEL = "cancel"
+    ORDERS = "orders"  # list the orders
+    ORDER_DETAIL = "order_detail"  # how is that order doing
+    ACCOUNT = "account"  # cash and/or positions
+    REFUSE = "refuse"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Request:
+    intent: Intent
+    clues: Clues
+    exclude: Clues
+    cancel_verb: bool = False
+    corrected: bool = False  # "不对，是平安那笔": a refusal followed by a new target
+    question: bool = False
+    open_only: bool = False  # for a listing: only what can still be cancelled
+    filled_only: bool = False  # for a listing: only what was filled ("今天哪些单成交了？")
+    cash: bool = False
+    positions: bool = False
+    cancel_now_question: bool = False  # "现在能撤单吗？"
+    account_question: bool = False  # cash or positions asked alongside a cancel
+    thanks: bool = False
+
+
+def split_clauses(folded: str) -> list[str]:
+    text = re.sub(r"(?<!\d)\.|\.(?![0-9a-z])", ",", folded)
+    text = p.CORRECTION_MARK.sub(r"\1,", text)
+    text = p.NOT_THIS_BUT.sub(r"\1,\2", text)
+    return [clause.strip() for clause in re.split(r"(?<!\d),|,(?!\d{3}(?!\d))|[!?;\n~…]+", text) if clause.strip()]
+
+
+def _core(clause: str) -> str:
+    return re.sub(r"[\s吧啊呀了的哦噢嗯呢哈啦]|那就|还是|我", "", clause)
+
+
+def read_request(text: str, known_names: Iterable[str] = (), known_tails: Iterable[str] = ()) -> Request:
+    """Read one message against the account's order names (for 茅台 → 贵州茅台) and id tails."""
+    folded = fold(text)
+    names = tuple({fold(name) for name in known_names if name})
+    tails = frozenset(known_tails)
+    positive, refusals, kept = _sort_clauses(folded, names, tails)
+    wanted = ",".join(positive)
+    clues = extract_clues(wanted, names, tails)
+    question = "?" in folded or bool(p.QUESTION.search(wanted))
+    listing = bool(p.LISTING_CANCELLABLE.search(wanted))
+    open_only = listing or bool(p.OPEN_ONLY.search(wanted))
+    request = Request(
+        Intent.NONE, clues, extract_clues(",".join(kept), names, tails), cancel_verb=bool(p.CANCEL_VERB.search(wanted)),
+        corrected=bool(refusals or kept) and _asks_for_orders(clues), question=question, open_only=open_only,
+        filled_only=question and not open_only and bool(p.FILLED_ONLY.search(wanted)),
+        cash=bool(p.CASH.search(wanted)), positions=bool(p.POSITIONS.search(wanted)),
+        cancel_now_question=bool(p.CAN_CANCEL_NOW.search(folded)),
+        account_question=question and bool(p.ACCOUNT_QUESTION.search(wanted)), thanks=bool(p.THANKS.search(folded)))
+    return replace(request, intent=_intent(request, refused=bool(refusals or kept), listing=listing,
+                                           orders_topic=bool(p.ORDERS_TOPIC.search(wanted))))
+
+
+def _sort_clauses(folded: str, names: tuple[str, ...], tails: frozenset[str]) -> tuple[list[str], list[str], list[str]]:
+    """The clauses that ask for something, those that refuse, and the words of what is to be kept."""
+    positive: list[str] = []
+    refusals: list[str] = []
+    kept: list[str] = []
+    for raw in split_clauses(folded):
+        clause = raw
+        story = p.COUNTERFACTUAL.search(clause)
+        if story:
+            clause = clause[:story.start()]
+        for pattern in (p.EXCEPT_BEFORE, p.EXCEPT_AFTER, p.EXCEPT_EN):
+            match = pattern.search(clause)
+            if match and match["x"].strip():
+                kept.append(match["x"])
+                clause = clause[:match.start()] + " " + clause[match.end():]
+        if not clause.strip():
+            continue
+        if clause.strip() in p.REFUSAL_ALONE or _core(clause) in p.REFUSAL_ALONE:
+            refusals.append(clause)
+        elif p.REFUSAL.search(clause):
+            rest = p.REFUSAL.sub(" ", clause)
+            (kept if extract_clues(rest, names, tails).points() else refusals).append(rest)
+        else:
+            positive.append(clause)
+    return positive, refusals, kept
+
+
+def _asks_for_orders(clues: Clues) -> bool:
+    return clues.points() or clues.everything
+
+
+def _intent(request: Request, refused: bool, listing: bool, orders_topic: bool) -> Intent:
+    clues = request.clues
+    if refused and not (request.cancel_verb or _asks_for_orders(clues)):
+        return Intent.REFUSE
+    if request.cancel_verb and not listing:
+        return Intent.CANCEL
+    if clues.points() and request.question and not request.positions:
+        return Intent.ORDER_DETAIL  # "茅台那单冻结了多少钱？" is about the order
+    if request.cash or (request.positions and (request.question or not clues.points())):
+        return Intent.ACCOUNT
+    if (request.question and (orders_topic or request.open_only or request.filled_only)) or (
+            orders_topic and not _asks_for_orders(clues)):
+        return Intent.ORDERS
+    if _asks_for_orders(clues):
+        return Intent.CANCEL
+    return Intent.NONE

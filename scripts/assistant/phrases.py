@@ -1,0 +1,118 @@
+"""The words of order-management requests, as regular expressions over folded text (NFKC, lower case).
+
+Data for `clues.py`: how people say "cancel", "don't", "the one I just placed", "all of them", "buy", a
+question about cash or positions. Chinese first; English where people mix it in.
+"""
+
+from __future__ import annotations
+
+import re
+
+# --- ids and codes -----------------------------------------------------------------------------------------
+FULL_ID = re.compile(r"ord_[a-z0-9]+_[a-z0-9]{8}(?![a-z0-9])")
+PREFIXED_SHORT_ID = re.compile(r"ord_([a-z0-9]{8})(?![a-z0-9_])")
+TOKEN8 = re.compile(r"(?<![a-z0-9_])([a-z0-9]{8})(?![a-z0-9_])")
+PREFIXED_CODE = re.compile(r"^(?:sh|sz|bj)\d{6}$")
+# 600519, sh600519, SH 600519, 600519.SH; not a quantity ("100000股") nor part of a longer number
+CODE = re.compile(r"(?<![0-9a-z])(?:(?:sh|sz|bj)\s?)?(\d{6})(?:\s?\.\s?(?:sh|sz|bj)(?![a-z]))?"
+                  r"(?![0-9.,]|\s*[股手元块万千])")
+CLOCK_TIME = re.compile(r"(?<![0-9])([01]?\d|2[0-3])[:：]([0-5]\d)(?::[0-5]\d)?(?![0-9])")
+SPOKEN_TIME = re.compile(r"(?<![0-9])([01]?\d|2[0-3]|[一二两三四五六七八九十]{1,3})点"
+                         r"(半|(\d{1,2}|[一二三四五六七八九十零]{1,3})分)")
+
+# --- what the user refuses, keeps, or says in passing ---------------------------------------------------
+# Any of these makes a clause a refusal (or, with a target in it, an exclusion: "卖单留着").
+REFUSAL = re.compile(
+    r"不撤|别撤|甭撤|不要撤|不用撤|不想撤|不必撤|不需要撤|不急着撤|先不|暂不|暂时不|先别|别急|不急|算了|罢了|"
+    r"等等|等一下|等下|等一等|等会|稍等|再等|慢着|再想想|想一想|考虑一下|放弃|不用了|不需要了|没事了|都不是|(?<!是)不是(?!说)|"
+    r"不对|留着|保留|留下|不动|别动|不要动|除外|等它|让它|不取消|别取消|不要取消|hold on|never ?mind|"
+    r"\bwait\b|\bstop\b|\bdon'?t\b|\bdo not\b|\bnot\b|\bno\b|\bnope\b|\bkeep\b|\bleave\b")
+# A clause that is nothing but one of these refuses ("取消" at a confirmation is "don't").
+REFUSAL_ALONE = frozenset({"不", "不要", "不要了", "不用", "不行", "不了", "不是", "不是的", "否", "取消", "取消吧",
+                           "那就取消", "取消撤单", "取消撤销", "取消操作", "错了", "搞错了", "弄错了", "停", "no",
+                           "nope", "cancel", "cancel that", "不撤", "别"})
+# A clause that only gives context about what was meant, not a target: "本来想买300股".
+COUNTERFACTUAL = re.compile(r"本来|原本|本想|原想|原来想|打算|以为")
+EXCEPT_BEFORE = re.compile(r"除了?(?P<x>.+?)(?:以外|之外|外|(?=其他|其余|别的|剩下|都|全)|$)")
+EXCEPT_AFTER = re.compile(r"(?P<x>[^,]+?)除外")
+EXCEPT_EN = re.compile(r"\b(?:except(?: for)?|but not|other than|apart from)\b(?P<x>[^,]+)")
+CORRECTION_MARK = re.compile(r"(不对|搞错了|弄错了|说错了|看错了)(?=.)")
+NOT_THIS_BUT = re.compile(r"(不是[^,]+?)((?:而)?是)")
+
+# --- intent -----------------------------------------------------------------------------------------------
+CANCEL_VERB = re.compile(
+    r"撤|取消|删|干掉|作废|撒单|测单|侧单|彻单|扯单|不要了|不想要|不买了|不卖了|不挂了|不玩了|不想买|不想卖|不做了|"
+    r"\bcancel|\bkill\b|\bwithdraw|\bpull\b|\bremove\b|\brevoke\b|\bdrop\b")
+QUESTION = re.compile(
+    r"\?|吗|么|多少|几笔|几个|几单|哪些|哪几|什么|怎么样|如何|状态|情况|查|看|瞧|列|显示|告诉我|有没有|是否|"
+    r"\bshow\b|\blist\b|\bwhat\b|\bhow\b|\bwhich\b|\bstatus\b|\bcheck\b|\bview\b|\bdisplay\b")
+ORDERS_TOPIC = re.compile(r"委托|挂单|订单|单子|单|挂着|挂的|\borders?\b")
+OPEN_ONLY = re.compile(r"没成交|未成交|没有成交|还没成交|挂着|挂单|可撤|能撤|可以撤|还在|在途|待成交|没撤|"
+                       r"\bopen\b|\bpending\b|\bworking\b|\bunfilled\b|\boutstanding\b")
+LISTING_CANCELLABLE = re.compile(r"哪些.*(?:可以|能|可)撤|(?:可以|能|可)撤的.*(?:哪些|什么|几|多少)|"
+                                 r"什么.*(?:可以|能)撤|"
+                                 r"\bwhat can i cancel\b|\bwhich .*can .*cancel")
+FILLED_ONLY = re.compile(r"(?:哪些|哪几|什么|哪个).{0,6}成交了|成交了的|已成交的|已经成交的|成交了几|几笔成交|"
+                         r"成交了多少笔|\bfilled\b")
+CASH = re.compile(r"资金|余额|(?<![块价])钱|现金|可用|冻结|资产|购买力|"
+                  r"\bcash\b|\bbalance\b|\bmoney\b|\bfunds?\b|buying power")
+POSITIONS = re.compile(r"持仓|仓位|可卖|可以卖|能卖|持有|持股|股票|\bholdings?\b|\bpositions?\b|\bportfolio\b")
+
+# --- clues ------------------------------------------------------------------------------------------------
+RECENT = re.compile(r"刚(?!好)|上一[笔单个条次]|上[笔单]|最近|最新|最后(?:下|挂|报|提交|一次)|方才|"
+                    r"上次|\blast\b|\blatest\b|\bnewest\b|\bmost recent\b|\bprevious\b|\brecent|"
+                    r"\bjust (?:placed|made|put|entered|submitted|now)\b|\bi just\b")
+RECENT_COUNT = re.compile(r"(?:最近|刚才|刚刚|最新|刚)(?:下|挂|买|卖|报)?的?\s*(两|二|三|四|五|[2-9])\s*[笔单个条]")
+# 上午挂的 / 下午的: minutes after midnight, [from, to)
+MORNING = re.compile(r"上午|早上|早盘|早晨|\bthis morning\b")
+AFTERNOON = re.compile(r"下午|午后|\bthis afternoon\b")
+EARLIEST = re.compile(r"最早|最开始|最先|\bearliest\b|\boldest\b|\bfirst order\b")
+EVERYTHING = re.compile(r"全部|所有|全都|全撤|全删|全取消|统统|一键|清空|全清|一起|其他|其余|别的|"
+                        r"\ball\b|\beverything\b|\bevery\b|\bboth\b")
+PLURAL = re.compile(r"都|这些|那些|[两俩二三四五六七八九十2-9]\s*[笔单个条只支]|只撤|只要撤|只取消|\bonly\b")
+# "招行那笔也撤了": the orders just talked about, and these too
+ADDITIVE = re.compile(r"也|一并|加上|连同|顺便|\balso\b|\btoo\b|\bas well\b")
+# "撤另外那笔": the open order(s) other than the ones just talked about
+OTHER = re.compile(r"另外|另一|其他那|别的那|\bthe other\b|\banother\b|\bother one\b")
+# "现在能撤单吗？": a question whether cancelling works at this hour
+CAN_CANCEL_NOW = re.compile(r"(?:能|可以|能不能|可不可以|可否)\s*撤(?:单|销|掉)?\s*(?:吗|么|不|\?)|"
+                            r"\bcan i (?:still )?cancel\b(?: now| right now| at the moment)?\s*\?")
+# cash or positions asked in the same message as a cancel ("先告诉我可用资金多少，然后把刚才那单撤了")
+ACCOUNT_QUESTION = re.compile(r"可用资金|资金|余额|现金|持仓|仓位|可卖")
+THANKS = re.compile(r"谢|\bthank")
+SINGLE = re.compile(r"撤\s*[掉了]?\s*一\s*[个笔单条]|其中一|某一|一个就行|只撤一|\bone of\b")
+PARTIAL = re.compile(r"部分成交|部成|成交了一部分|成交了一些|成交了一半|成交了一点|成交过|partially")
+BUY = re.compile(r"买|\bbuys?\b|\bbought\b|\bpurchase|\bbid\b")
+SELL = re.compile(r"卖|抛|\bsells?\b|\bsold\b|\boffer\b")
+ORDINAL = re.compile(r"第\s*(\d{1,2}|[一二两三四五六七八九十]{1,3})\s*(?:个|笔|单|条|项|号|行|只)?")
+FIRST_N = re.compile(r"前\s*(\d|[两二三四五])\s*(?:个|笔|单|条|项)")
+LAST_ONE = re.compile(r"最后一[个笔单条项]|最后那[个笔单条]|倒数第一|\blast one\b")
+ORDINAL_EN = re.compile(r"\b(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th)\b|"
+                        r"(?:#|\bnumber\s?|\bno\.\s?)(\d{1,2})\b")
+ENGLISH_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
+                    "fifth": 5, "5th": 5}
+CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+# Words that carry no stock name: what is left of a message after them may be a name the account has no
+# order in ("撤掉中石油那笔" → 中石油). Longest first when compiled.
+FUNCTION_WORDS = (
+    "撤单", "撤销", "撤掉", "撤回", "撤了", "撤下", "撤喽", "撤咯", "撤啦", "撤", "取消", "删掉", "删除",
+    "删了", "删", "干掉", "作废", "拿掉", "去掉", "不要了", "不要", "不想要", "不买了", "不卖了", "不挂了",
+    "不玩了", "不想买", "不想卖", "不买", "不卖", "不挂", "不玩", "不做了", "委托单", "委托号", "委托",
+    "订单号", "订单", "挂单", "单子", "单号", "编号", "号码", "代码", "股票", "证券", "那笔", "这笔", "那单",
+    "这单", "那个", "这个", "那只", "这只", "那支", "这支", "一笔", "一单", "一个", "笔", "单", "个", "只",
+    "支", "号", "条", "刚才", "刚刚", "刚下", "刚挂", "刚买", "刚卖", "刚报", "刚", "上一笔", "上一单",
+    "上一个", "上笔", "最近", "最新", "最后", "方才", "之前", "前面", "下的", "挂的", "报的", "提交", "买入",
+    "买进", "买单", "买的", "买了", "买", "卖出", "卖单", "卖的", "卖了", "卖掉", "卖", "抛", "剩下", "剩余",
+    "剩", "没成交", "未成交", "成交", "部分", "没卖掉", "没卖完", "卖完", "没买到", "还没", "没有", "没",
+    "已经", "已", "还在", "还挂着", "挂着", "挂", "一直", "半天", "全部", "所有", "全都", "统统", "一键",
+    "一起", "全", "都", "其他", "其余", "别的", "这些", "那些", "两笔", "两个", "帮我", "帮忙", "麻烦", "请",
+    "给我", "替我", "帮", "我们", "我的", "我", "你", "您", "把", "将", "给", "的", "了", "吧", "吗", "呢",
+    "啊", "呀", "哦", "噢", "嗯", "喽", "咯", "啦", "嘛", "哈", "一下", "下", "谢谢", "谢了", "多谢", "就",
+    "也", "再", "先", "还", "要", "想", "得", "能", "可以", "那", "这", "它", "那就", "然后", "和", "跟",
+    "与", "及", "或", "呃", "额", "哎", "唉", "好", "好的", "行", "对", "是", "今天", "今日", "现在", "目前",
+    "马上", "赶紧", "赶快", "快", "快点", "立刻", "立即", "处理", "操作", "股", "手", "元", "块", "毛", "钱",
+    "价格", "价位", "限价", "价", "数量", "的话", "确认", "确定", "一", "下错", "错", "结果", "成", "本来",
+    "原本",
+)
+FUNCTION_WORD = re.compile("|".join(re.escape(word) for word in sorted(set(FUNCTION_WORDS), key=len, reverse=True)))
