@@ -21,6 +21,7 @@ from scripts.evals.suite import Scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 20.0
+START_ATTEMPTS = 3
 
 
 class WorldError(Exception):
@@ -38,6 +39,17 @@ class BrokerProcess:
 
     def __init__(self) -> None:
         self.token = secrets.token_urlsafe(16)
+        for _ in range(START_ATTEMPTS):
+            if self._start():
+                return
+        raise RuntimeError("a paper broker for the evaluation did not start")
+
+    def _start(self) -> bool:
+        """Start on a free port; True once the broker there answers to this broker's own token.
+
+        The port is free when chosen but may be taken before the child binds it (another run starting
+        brokers at the same time): only an answer accepting our random token proves it is ours.
+        """
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "TRADING_API_TOKEN": self.token}
@@ -47,16 +59,17 @@ class BrokerProcess:
         )
         self.sim = httpx.Client(base_url=self.url, timeout=30)
         deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
+        while self.process.poll() is None and time.monotonic() < deadline:
             try:
-                if self.sim.get("/healthz").status_code == 200:
-                    break
+                answer = self.sim.get("/v1/market/status", headers={"Authorization": f"Bearer {self.token}"})
             except httpx.TransportError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.close()
-                raise RuntimeError("a paper broker for the evaluation did not start")
-            time.sleep(0.05)
+                time.sleep(0.05)
+                continue
+            if answer.status_code == 200:
+                return True
+            break  # someone else's server on this port
+        self.close()
+        return False
 
     def load(self, scenario: Scenario) -> dict[str, str]:
         """Reset to the scenario's world and arm its faults; returns the real order id of each ref."""
