@@ -94,7 +94,8 @@ class ClaudeEngine:
             if rounds == self.max_tool_rounds:
                 self._add_user_content([_tool_result(block["id"], ToolResult(
                     {"error": {"code": "TOOL_ROUNDS_EXHAUSTED", "recovery_hint": "fix_input",
-                               "user_message": "本轮操作步骤已达上限，未执行。"}}, is_error=True)) for block in asked])
+                               "user_message": render("tool_rounds_exhausted")}}, is_error=True))
+                    for block in asked])
                 break
             self._add_user_content([self._run(block, turn) for block in asked])
         return self._finish(turn, render("model_stopped", reason="max_rounds", changed=self._changed()),
