@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from datetime import datetime, time
 from decimal import Decimal
@@ -102,7 +103,7 @@ def _prices(world: SimWorld) -> dict[str, tuple[Decimal, Decimal]]:
     return prices
 
 
-def _seed_order(trading: Trading, db, order: SimOrder, now: datetime) -> str:  # type: ignore[no-untyped-def]
+def _seed_order(trading: Trading, db: sqlite3.Connection, order: SimOrder, now: datetime) -> str:
     info = instrument(order.symbol)
     loc = ["orders", order.ref]
     if order.type == "LIMIT" and order.limit_price is None:
@@ -152,7 +153,7 @@ def _seed_order(trading: Trading, db, order: SimOrder, now: datetime) -> str:  #
     return order_id
 
 
-def _check_holdings(trading: Trading, db, known: set[str]) -> None:  # type: ignore[no-untyped-def]
+def _check_holdings(trading: Trading, db: sqlite3.Connection, known: set[str]) -> None:
     """The world must be possible: open BUYs fit in the cash, open SELLs in the sellable shares."""
     day = trading.trading_day()
     for account_id in known:
