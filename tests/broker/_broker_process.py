@@ -45,9 +45,9 @@ class BrokerProcess:
         return self.stderr_path.read_text(encoding="utf-8", errors="replace")
 
 
-def start_broker(db: Path, token: str, *, sim: bool, stderr_path: Path) -> BrokerProcess:
-    """Start a broker on a free port over the SQLite file `db`; returns once GET /healthz answers 200."""
-    port = free_port()
+def start_broker(db: Path, token: str, *, sim: bool, stderr_path: Path, port: int | None = None) -> BrokerProcess:
+    """Start a broker on `port` (default: a free one) over the SQLite file `db`; returns once /healthz answers."""
+    port = port or free_port()
     command = [sys.executable, "-m", "scripts.broker", "--db", str(db), "--port", str(port)]
     if sim:
         command.append("--sim")
