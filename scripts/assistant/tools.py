@@ -23,6 +23,7 @@ from scripts.order_ids import UnknownOrderIdError, expand_order_id, short_id
 
 OPEN_STATES = ("NEW", "WORKING")
 LIST_LIMIT = 50
+OPEN_LISTING_LIMIT = 500  # the API's largest page: every open order of a retail account
 
 
 class Access(Enum):
@@ -229,14 +230,23 @@ class ToolBox:
         return self.client.get("/v1/instruments", params={"q": args.query})
 
     def _open_orders(self, order_ids: list[str]) -> list[dict[str, Any]]:
-        orders = [self.client.get(f"/v1/orders/{self._expand(order_id)}") for order_id in order_ids]
+        """The orders as they stand now; all of them must still be open."""
+        ids = list(dict.fromkeys(self._expand(order_id) for order_id in order_ids))
+        if len(ids) == 1:
+            orders = [self.client.get(f"/v1/orders/{ids[0]}")]
+        else:
+            # One listing of the open orders instead of a GET each ("全部撤掉" previews them all at once).
+            listing = self.client.get(f"/v1/accounts/{self.client.account_id}/orders",
+                                      params={"status": "NEW,WORKING", "limit": OPEN_LISTING_LIMIT})
+            open_now = {order["order_id"]: order for order in listing["orders"]}
+            orders = [open_now.get(order_id) or self.client.get(f"/v1/orders/{order_id}") for order_id in ids]
         finished = [order for order in orders if order["state"] not in OPEN_STATES]
         if finished:
             first = finished[0]
             raise ToolFailureError("ORDER_NOT_CANCELLABLE", "fix_input", render_error(
                 {"code": "ORDER_NOT_CANCELLABLE", "recovery_hint": "fix_input", "details": {"state": first["state"]}},
                 order=first), {"order_id": first["order_id"], "state": first["state"]})
-        return list({order["order_id"]: order for order in orders}.values())
+        return orders
 
     def _present_candidates(self, args: OrderIdsInput) -> dict[str, Any]:
         orders = [order_summary(order) for order in self._open_orders(args.order_ids)]
