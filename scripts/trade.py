@@ -15,12 +15,13 @@ from typing import Any
 
 from scripts._http import ApiError, Client
 from scripts.cancelling import UNCLEAR_OUTCOMES, cancel_by_ids
-from scripts.messages import state_label
-from scripts.order_ids import UnknownOrderIdError, expand_order_id, short_id
+from scripts.order_ids import UnknownOrderIdError, expand_order_id
+from scripts.order_views import order_summary, would_release
 
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_BY_HINT = {"fix_input": 3, "retry": 4, "retry_later": 5, "reauthenticate": 6, "contact_support": 7}
+# The cancellable states (scripts.models.OPEN_STATES: not imported, pydantic would slow every cold start).
 OPEN_STATES = ("NEW", "WORKING")
 
 
@@ -29,33 +30,6 @@ class UsageError(Exception):
 
 
 # --- shaping what is printed -------------------------------------------------------------------------
-
-
-def order_summary(order: dict[str, Any]) -> dict[str, Any]:
-    """The fields a person (or a model) needs to recognise an order, with the Chinese state word."""
-    return {
-        "order_id": order["order_id"],
-        "short_id": short_id(order["order_id"]),
-        "symbol": order["symbol"],
-        "name": order["name"],
-        "side": order["side"],
-        "type": order["type"],
-        "qty": order["qty"],
-        "limit_price": order["limit_price"],
-        "filled_qty": order["filled_qty"],
-        "remaining_qty": order["remaining_qty"],
-        "state": order["state"],
-        "state_label": state_label(order["state"], order["filled_qty"]),
-        "frozen_cash": order["frozen_cash"],
-        "created_at": order["created_at"],
-    }
-
-
-def would_release(order: dict[str, Any]) -> dict[str, Any]:
-    """What cancelling an open order gives back: its frozen cash (BUY) or its open shares (SELL)."""
-    if order["side"] == "BUY":
-        return {"cash": order["frozen_cash"], "qty": 0}
-    return {"cash": "0.00", "qty": order["remaining_qty"]}
 
 
 def api_error_dict(error: ApiError) -> dict[str, Any]:

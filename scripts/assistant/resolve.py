@@ -16,9 +16,9 @@ from typing import Any, Literal
 
 from scripts.assistant.clues import Clues, NameMention, fold
 from scripts.assistant.numerals import matches_number
+from scripts.models import OPEN_STATES
 from scripts.order_ids import short_id
 
-OPEN_STATES = ("NEW", "WORKING")
 TIME_TOLERANCE_MINUTES = 2  # "10:30那笔" is the order placed at 10:31:44 too
 
 Order = dict[str, Any]

@@ -18,10 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scripts._http import ApiError, Client
 from scripts.assistant.gate import ConfirmationGate, GateRefusalError
 from scripts.cancelling import cancel_by_ids, error_dict
-from scripts.messages import render, render_error, state_label
-from scripts.order_ids import UnknownOrderIdError, expand_order_id, short_id
+from scripts.messages import render, render_error
+from scripts.models import OPEN_STATES
+from scripts.order_ids import UnknownOrderIdError, expand_order_id
+from scripts.order_views import order_summary, would_release
 
-OPEN_STATES = ("NEW", "WORKING")
 LIST_LIMIT = 50
 OPEN_LISTING_LIMIT = 500  # the API's largest page: every open order of a retail account
 
@@ -81,29 +82,11 @@ class ToolFailureError(Exception):
                                   **({"details": details} if details else {})}}
 
 
-def order_summary(order: dict[str, Any]) -> dict[str, Any]:
-    """What the model and the templates need of an order (not its fills or history)."""
-    keys = ("order_id", "symbol", "name", "side", "type", "qty", "limit_price", "filled_qty", "cancelled_qty",
-            "remaining_qty", "avg_fill_price", "frozen_cash", "state", "reject_reason", "created_at")
-    summary = {key: order.get(key) for key in keys}
-    summary["short_id"] = short_id(order["order_id"])
-    summary["state_label"] = state_label(order["state"], order.get("filled_qty") or 0)
-    if "released" in order:
-        summary["released"] = order["released"]
-    return summary
-
-
 def preview_totals(orders: list[dict[str, Any]]) -> dict[str, Any]:
     """What cancelling all of `orders` releases: frozen cash of the BUYs, open shares of the SELLs."""
     cash = sum((Decimal(order["frozen_cash"]) for order in orders if order["side"] == "BUY"), Decimal("0"))
     qty = sum(order["remaining_qty"] for order in orders if order["side"] == "SELL")
     return {"total_cash": f"{cash:.2f}", "total_qty": qty}
-
-
-def would_release(order: dict[str, Any]) -> dict[str, Any]:
-    if order["side"] == "BUY":
-        return {"cash": order["frozen_cash"], "qty": 0}
-    return {"cash": "0.00", "qty": order["remaining_qty"]}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,31 @@
+"""Compact views of an order for people and models: what they need to recognise it, without fills or history.
+
+Shared by the command line (`scripts.trade`) and the assistant's tools, so both show an order the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scripts.messages import state_label
+from scripts.order_ids import short_id
+
+SUMMARY_FIELDS = ("order_id", "symbol", "name", "side", "type", "qty", "limit_price", "filled_qty", "cancelled_qty",
+                  "remaining_qty", "avg_fill_price", "frozen_cash", "state", "reject_reason", "created_at")
+
+
+def order_summary(order: dict[str, Any]) -> dict[str, Any]:
+    """The order's identifying fields, its short id and its Chinese state word (plus `released` after a cancel)."""
+    summary = {key: order.get(key) for key in SUMMARY_FIELDS}
+    summary["short_id"] = short_id(order["order_id"])
+    summary["state_label"] = state_label(order["state"], order.get("filled_qty") or 0)
+    if "released" in order:
+        summary["released"] = order["released"]
+    return summary
+
+
+def would_release(order: dict[str, Any]) -> dict[str, Any]:
+    """What cancelling an open order gives back: its frozen cash (BUY) or its open shares (SELL)."""
+    if order["side"] == "BUY":
+        return {"cash": order["frozen_cash"], "qty": 0}
+    return {"cash": "0.00", "qty": order["remaining_qty"]}
