@@ -98,21 +98,23 @@ class Tool:
     run: Callable[[ToolInput], dict[str, Any]]
 
     def definition(self) -> dict[str, Any]:
-        """The Messages API tool definition (strict JSON Schema: no extra fields, every field named)."""
+        """The Messages API tool definition, strict: the schema as the SDK shapes it for strict tool use."""
         return {"name": self.name, "description": self.description, "input_schema": strict_schema(self.input_model),
                 "strict": True}
 
 
 def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
-    schema = model.model_json_schema()
-    schema.pop("title", None)
-    schema.pop("description", None)
-    for prop in schema.get("properties", {}).values():
+    """The input model's JSON Schema in the subset strict tool use accepts (the SDK's own transform: no extra
+    fields; bounds the API cannot enforce move into the description). The tool still validates every input
+    against the full model, so a bound the model ignores becomes a tool error, never a wrong call."""
+    from anthropic import transform_schema  # only the Claude engine needs it; the offline engine starts lighter
+
+    source = model.model_json_schema()
+    source.pop("title", None)
+    for prop in source.get("properties", {}).values():
         prop.pop("title", None)
-        prop.pop("default", None)
-    schema["required"] = list(schema.get("properties", {}))
-    schema["additionalProperties"] = False
-    return schema
+        prop.pop("default", None)  # optional fields are nullable; a default says nothing more to the model
+    return transform_schema(source)
 
 
 @dataclass
