@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import logging
 import os
+import signal
 import sys
 
 from scripts.broker.server import serve
@@ -43,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     if token == DEVELOPMENT_TOKEN:
         print("TRADING_API_TOKEN is not set: acc_default accepts the development token (see README).",
               file=sys.stderr)
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler found at start:
+    # with this one, a SIGTERM ends the process with status 0 like Ctrl-C, not as "killed by a signal".
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with contextlib.suppress(KeyboardInterrupt):
         serve(settings, args.host, args.port)
     return 0
