@@ -32,11 +32,6 @@ def short_id(order_id: str) -> str:
     return order_id.rsplit("_", 1)[-1]
 
 
-def looks_like_order_id(text: str) -> bool:
-    folded = text.strip().lower()
-    return bool(FULL_ID.match(folded) or SHORT_ID.match(folded))
-
-
 def expand_order_id(client: Client, text: str) -> str:
     """The full id for what the user typed; a full id is returned as is (the server checks it)."""
     folded = text.strip().lower()

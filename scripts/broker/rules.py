@@ -135,13 +135,6 @@ def trading_day_of(moment: datetime) -> date:
     return day
 
 
-def next_trading_day(day: date) -> date:
-    day += timedelta(days=1)
-    while not is_trading_day(day):
-        day += timedelta(days=1)
-    return day
-
-
 def at(day: date, clock_time: time) -> datetime:
     return datetime.combine(day, clock_time, tzinfo=SHANGHAI)
 
