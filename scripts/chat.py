@@ -61,8 +61,20 @@ def interactive(assistant: Assistant, engine: str) -> None:
         if text.lower() in QUIT_WORDS:
             return
         reply = assistant.send(text)
-        style = "yellow" if reply.question == "confirm" else "blue"
-        console.print(Panel(reply.text, title="助手", title_align="left", border_style=style))
+        words, preview = split_preview(reply)
+        if words:
+            console.print(Panel(words, title="助手", title_align="left", border_style="blue"))
+        if preview:
+            # The preview the user confirms stands apart, as the project rendered it.
+            console.print(Panel(preview, title="待确认的撤单", title_align="left", border_style="yellow"))
+
+
+def split_preview(reply: Reply) -> tuple[str, str]:
+    """The reply's words and, when a cancel awaits a yes, the preview it ends with (as rendered)."""
+    if reply.pending is None or not reply.text.rstrip().endswith(reply.pending.text.strip()):
+        return reply.text, ""
+    words = reply.text.rstrip()[: -len(reply.pending.text.strip())].rstrip()
+    return words, reply.pending.text.strip()
 
 
 def piped(assistant: Assistant, lines: Iterator[str]) -> None:

@@ -9,7 +9,7 @@ import pytest
 FACES = {
     "scripts._http": {"ApiError", "Client"},
     "scripts.assistant": {"Action", "Assistant", "ConfirmationGate", "GateRefusalError", "PendingCancel", "Reply",
-                          "ReplyClass", "ReplyKind", "classify_reply"},
+                          "ReplyClass", "ReplyKind", "Answer", "AnswerKind", "DropReason", "read_answer"},
     "scripts.broker": {"DEFAULT_ACCOUNT", "DEVELOPMENT_TOKEN", "BrokerSettings", "create_app", "running_broker",
                        "serve"},
     "scripts.evals": {"GRADERS", "Failure", "RunOptions", "RunRecord", "Scenario", "Suite", "SuiteProblem",

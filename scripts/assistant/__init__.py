@@ -6,18 +6,22 @@
 It never imports the broker: it reaches the trading API only through `scripts._http.Client`.
 """
 
+from scripts.assistant.confirmation import Answer, AnswerKind, read_answer
 from scripts.assistant.core import Action, Assistant, Reply
-from scripts.assistant.gate import ConfirmationGate, GateRefusalError, PendingCancel
-from scripts.assistant.replies import ReplyClass, ReplyKind, classify_reply
+from scripts.assistant.gate import ConfirmationGate, DropReason, GateRefusalError, PendingCancel
+from scripts.assistant.replies import ReplyClass, ReplyKind
 
 __all__ = [
     "Action",
+    "Answer",
+    "AnswerKind",
     "Assistant",
     "ConfirmationGate",
+    "DropReason",
     "GateRefusalError",
     "PendingCancel",
     "Reply",
     "ReplyClass",
     "ReplyKind",
-    "classify_reply",
+    "read_answer",
 ]

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from typing import Any
 
 import anthropic
@@ -37,7 +36,6 @@ MAX_TOKENS = 2048  # a chat reply and a tool call or two; far below the non-stre
 # The SDK refuses to send a request without some credential; a compatible local server (ANTHROPIC_BASE_URL
 # alone, see the architecture) takes none, so it gets this placeholder instead of a real key.
 LOCAL_SERVER_KEY = "no-key-for-local-server"
-MONEY = re.compile(r"\d{1,3}(?:,\d{3})*\.\d{2}")
 
 
 class ClaudeEngine:
@@ -64,21 +62,31 @@ class ClaudeEngine:
     def respond(self, text: str, reply: ReplyClass) -> EngineAnswer:
         """One user message → the model's answer, after as many tool rounds as it needs (at most max_tool_rounds).
 
-        `reply` (the gate's reading of the message) is not shown to the model: the gate enforces it.
+        `reply` (the gate's reading of the message) is not shown to the model: the gate enforces it. A turn
+        that fails in any way leaves the history as if it had been a plain exchange of the user's words and
+        the sentence they were shown, so the next turn starts from a conversation the API accepts.
         """
         turn = _TurnTally()
-        self._add_user_content([{"type": "text", "text": text}])
+        mark = len(self.messages)
+        self.messages.append({"role": "user", "content": [{"type": "text", "text": text}]})
+        try:
+            return self._loop(turn, mark, text)
+        except Exception as error:  # a body the SDK could not shape (no usage, no content, not JSON)
+            return self._fail(turn, mark, text, render("model_stopped", reason="malformed", changed=self._changed()),
+                              error={"type": type(error).__name__, "status": None, "request_id": None})
+
+    def _loop(self, turn: _TurnTally, mark: int, text: str) -> EngineAnswer:
         if self.client is None:
-            return self._finish(turn, render("model_unavailable", kind="credentials", changed=False),
-                                error={"type": "CredentialsError", "status": None, "request_id": None})
+            return self._fail(turn, mark, text, render("model_unavailable", kind="credentials", changed=False),
+                              error={"type": "CredentialsError", "status": None, "request_id": None})
         for rounds in range(self.max_tool_rounds + 1):
             try:
                 response = self.client.messages.create(
                     model=self.model, max_tokens=MAX_TOKENS, system=self.system, tools=self.tool_definitions,
                     tool_choice={"type": "auto", "disable_parallel_tool_use": True}, messages=self.messages)
             except anthropic.AnthropicError as error:
-                return self._finish(turn, render("model_unavailable", kind=_failure_kind(error),
-                                                 changed=self._changed()), error=_describe(error))
+                return self._fail(turn, mark, text, render("model_unavailable", kind=_failure_kind(error),
+                                                           changed=self._changed()), error=_describe(error))
             turn.count(response.usage)
             content = [_block_param(block) for block in response.content if not _empty_text(block)]
             if response.stop_reason != "tool_use":
@@ -87,32 +95,29 @@ class ClaudeEngine:
                     # Only a tool_use answered by a tool_result may stay in the history.
                     return self._finish(turn, words, [block for block in content if block["type"] != "tool_use"])
                 reason = response.stop_reason if response.stop_reason in ("max_tokens", "refusal") else "empty"
-                return self._finish(turn, render("model_stopped", reason=reason, changed=self._changed()),
-                                    stop_reason=response.stop_reason)
-            self._add_assistant(content)
+                return self._fail(turn, mark, text, render("model_stopped", reason=reason, changed=self._changed()),
+                                  stop_reason=response.stop_reason)
             asked = [block for block in content if block["type"] == "tool_use"]
+            if not asked:
+                return self._fail(turn, mark, text, render("model_stopped", reason="empty", changed=self._changed()),
+                                  stop_reason=response.stop_reason)
             if rounds == self.max_tool_rounds:
-                self._add_user_content([_tool_result(block["id"], ToolResult(
-                    {"error": {"code": "TOOL_ROUNDS_EXHAUSTED", "recovery_hint": "fix_input",
-                               "user_message": render("tool_rounds_exhausted")}}, is_error=True))
-                    for block in asked])
                 break
-            self._add_user_content([self._run(block, turn) for block in asked])
-        return self._finish(turn, render("model_stopped", reason="max_rounds", changed=self._changed()),
-                            stop_reason="max_rounds")
+            declared = {definition["name"] for definition in self.tool_definitions}
+            # A tool_use of an undeclared tool would make every later request invalid: it is stored as a note,
+            # and its error goes back as text beside the results of the real calls.
+            self.messages.append({"role": "assistant", "content": [
+                block if block["type"] != "tool_use" or block["name"] in declared
+                else {"type": "text", "text": f"(requested the unknown tool {_bounded(block['name'])})"}
+                for block in content]})
+            results = [self._run(block, turn) for block in asked if block["name"] in declared]
+            notes = [{"type": "text", "text": _json(self.tools.call(block["name"], {}).content)}
+                     for block in asked if block["name"] not in declared]
+            self.messages.append({"role": "user", "content": results + notes})
+        return self._fail(turn, mark, text, render("model_stopped", reason="max_rounds", changed=self._changed()),
+                          stop_reason="max_rounds")
 
     # --- the conversation ------------------------------------------------------------------------
-
-    def _add_user_content(self, blocks: list[dict[str, Any]]) -> None:
-        # Tool results the model never answered (a failed call, a round limit) and the next user message
-        # share one user turn: results first, as the API requires.
-        if self.messages and self.messages[-1]["role"] == "user":
-            self.messages[-1]["content"].extend(blocks)
-        else:
-            self.messages.append({"role": "user", "content": blocks})
-
-    def _add_assistant(self, content: list[dict[str, Any]]) -> None:
-        self.messages.append({"role": "assistant", "content": content})
 
     def _run(self, block: dict[str, Any], turn: _TurnTally) -> dict[str, Any]:
         result = self.tools.call(block["name"], block["input"] if isinstance(block["input"], dict) else {})
@@ -123,34 +128,45 @@ class ClaudeEngine:
     def _changed(self) -> bool:
         return any(result.get("ok") for result in self.tools.turn.cancel_results)
 
-    def _finish(self, turn: _TurnTally, words: str, content: list[dict[str, Any]] | None = None,
-                **extra: Any) -> EngineAnswer:
-        """The reply the user reads: the model's words (or a fallback) plus any fact they left out.
-
-        What the user read goes into the history as the assistant's turn (the model's blocks, or the fallback),
-        so the model knows what was shown and the next request is a well-formed conversation.
-        """
+    def _finish(self, turn: _TurnTally, words: str, content: list[dict[str, Any]]) -> EngineAnswer:
+        """The reply the user reads: the model's words plus any fact they left out (the `Assistant` then adds
+        the pending preview and checks the words). What the user read goes into the history."""
         additions = self._missing_facts(words, turn)
         shown = "\n\n".join([words, *additions])
-        if content is None:
-            self._add_assistant([{"type": "text", "text": shown}])
-        else:
-            self._add_assistant(content + [{"type": "text", "text": addition} for addition in additions])
-        return EngineAnswer(shown, model_calls=turn.model_calls, input_tokens=turn.input_tokens,
+        self.messages.append({"role": "assistant",
+                              "content": content + [{"type": "text", "text": addition} for addition in additions]})
+        return EngineAnswer(shown, model_written=True, model_calls=turn.model_calls,
+                            input_tokens=turn.input_tokens, output_tokens=turn.output_tokens)
+
+    def replied(self, text: str) -> None:
+        """The history keeps what the user read: the text blocks of the turn's last answer become `text`
+        (thinking blocks stay as they are, signatures included)."""
+        if not self.messages or self.messages[-1]["role"] != "assistant":
+            return
+        last = self.messages[-1]
+        last["content"] = [block for block in last["content"] if block["type"] != "text"]
+        last["content"].append({"type": "text", "text": text})
+
+    def _fail(self, turn: _TurnTally, mark: int, text: str, sentence: str, **extra: Any) -> EngineAnswer:
+        """A turn that did not complete: the user reads `sentence` (and any cancel that did happen), and the
+        history keeps only that exchange, in plain text: nothing undeclared, empty or refused is stored."""
+        record = self.tools.turn
+        if record.cancel_results:
+            sentence = "\n\n".join([render("cancelled", results=record.cancel_results, available=None), sentence])
+        del self.messages[mark:]
+        self.messages.append({"role": "user", "content": [{"type": "text", "text": text}]})
+        self.messages.append({"role": "assistant", "content": [{"type": "text", "text": sentence}]})
+        return EngineAnswer(sentence, failed=True, model_calls=turn.model_calls, input_tokens=turn.input_tokens,
                             output_tokens=turn.output_tokens, extra=extra)
 
     def _missing_facts(self, words: str, turn: _TurnTally) -> list[str]:
-        gate, record = self.tools.gate, self.tools.turn
+        record = self.tools.turn
         additions: list[str] = []
         if record.candidates and turn.candidates_text:
             additions.append(_unless_said(words, turn.candidates_text, [c["short_id"] for c in record.candidates]))
         if record.cancel_results:
             cancelled = render("cancelled", results=record.cancel_results, available=None)
             additions.append(_unless_said(words, cancelled, _released_figures(record.cancel_results)))
-        pending = gate.pending
-        if pending is not None and pending.created_turn == gate.turn and pending.text:
-            ids = [order.get("short_id") or order["order_id"] for order in pending.orders]
-            additions.append(_unless_said(words, pending.text, MONEY.findall(pending.text) + ids))
         return [addition for addition in additions if addition]
 
 
@@ -205,6 +221,15 @@ def _empty_text(block: Any) -> bool:
 def _tool_result(tool_use_id: str, result: ToolResult) -> dict[str, Any]:
     body = json.dumps(result.content, ensure_ascii=False, separators=(",", ":"), default=str)
     return {"type": "tool_result", "tool_use_id": tool_use_id, "content": body, "is_error": result.is_error}
+
+
+def _json(content: dict[str, Any]) -> str:
+    return json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _bounded(value: str, limit: int = 64) -> str:
+    """A model-supplied string as it may be repeated back: never longer than `limit`."""
+    return value if len(value) <= limit else value[:limit] + "…"
 
 
 def _unless_said(words: str, fact_text: str, figures: list[str]) -> str:

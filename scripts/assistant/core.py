@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from scripts._http import Client
-from scripts.assistant.gate import ConfirmationGate, PendingCancel
-from scripts.assistant.replies import ReplyClass, ReplyKind
+from scripts.assistant.confirmation import AnswerKind
+from scripts.assistant.gate import ConfirmationGate, DropReason, PendingCancel
+from scripts.assistant.replies import ReplyClass, classify_reply
 from scripts.assistant.tools import ToolBox
+from scripts.assistant.truthful import claims_a_cancel, without_other_orders
+from scripts.messages import render
+
+logger = logging.getLogger(__name__)
 
 Question = Literal["confirm", "choose"]
 
@@ -40,6 +46,8 @@ class Reply:
 @dataclass
 class EngineAnswer:
     text: str
+    failed: bool = False  # the turn did not complete (an API error, a malformed or cut-off response)
+    model_written: bool = False  # the words are a model's, not the templates': they get checked
     model_calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
@@ -51,6 +59,10 @@ class Engine(Protocol):
 
     def respond(self, text: str, reply: ReplyClass) -> EngineAnswer:
         """Answer one user message (already recorded by the gate), using only the tool box's tools."""
+        ...
+
+    def replied(self, text: str) -> None:
+        """The reply as the user read it (the preview appended, a false claim corrected), to remember."""
         ...
 
 
@@ -71,6 +83,11 @@ class Assistant:
 
     A host that shows the preview as buttons calls `approve()` or `reject()` instead of waiting for a typed
     "确认"; both go through the same gate as typed words.
+
+    Whatever the engine does, `send` holds it to three rules: a reply that leaves a preview pending ends with
+    the project's own rendering of exactly those orders (a model's sentences naming other orders dropped); a
+    model's claim of a cancel in a turn that cancelled nothing is corrected; and a turn that fails returns a
+    sentence and leaves nothing pending, since the user never saw what it prepared.
     """
 
     def __init__(self, client: Client, engine: str = "offline", **options: Any) -> None:
@@ -83,29 +100,64 @@ class Assistant:
     def pending(self) -> PendingCancel | None:
         return self.gate.pending
 
+    @staticmethod
+    def default_model() -> str:
+        """The Claude model the claude engine uses when none is given (for hosts that also call Claude)."""
+        from scripts.assistant.claude import DEFAULT_MODEL  # the SDK loads only when asked
+
+        return DEFAULT_MODEL
+
     def send(self, text: str) -> Reply:
         return self._turn(text, None)
 
     def approve(self) -> Reply:
         """The host's "confirm" button for the pending preview (an explicit yes)."""
-        return self._turn("确认", ReplyKind.CONFIRM)
+        if self.gate.pending is None:
+            return Reply(render("no_pending_action", action="approve"))
+        return self._turn("确认", AnswerKind.YES)
 
     def reject(self) -> Reply:
         """The host's "cancel" button: the pending preview is dropped, nothing is cancelled."""
-        return self._turn("取消", ReplyKind.DENY)
+        if self.gate.pending is None:
+            return Reply(render("no_pending_action", action="reject"))
+        return self._turn("取消", AnswerKind.NO)
 
-    def _turn(self, text: str, forced: ReplyKind | None) -> Reply:
+    def _turn(self, text: str, forced: AnswerKind | None) -> Reply:
         self.tools.start_turn()
-        reply_class = self.gate.on_user_message(text, forced)
-        answer = self.engine.respond(text, reply_class)
+        answer = self.gate.on_user_message(text, forced)
+        reply_class = classify_reply(answer, text, self.gate.choices_shown)
+        self.gate.choices_shown = 0
+        try:
+            result = self.engine.respond(text, reply_class)
+        except Exception as error:  # a turn never raises to the host: the user reads what happened
+            logger.warning("the %s engine failed a turn: %s", self.engine.name, type(error).__name__)
+            result = EngineAnswer(render("turn_failed", changed=self._cancelled_now()), failed=True)
         record = self.tools.turn
-        pending = self.gate.pending
-        fresh_preview = pending is not None and pending.created_turn == self.gate.turn
-        question: Question | None = "confirm" if fresh_preview else ("choose" if record.candidates else None)
+        if result.failed and self.gate.shown_now() is not None:
+            self.gate.drop(DropReason.TURN_FAILED)
+        shown = self.gate.shown_now()
+        words = result.text
+        if result.model_written:
+            if shown is not None:
+                words = without_other_orders(words, shown.orders, self.tools.seen_orders())
+            if not self._cancelled_now() and claims_a_cancel(words):
+                words = _joined(words, render("nothing_cancelled"))
+        if shown is not None and not words.rstrip().endswith(shown.text.strip()):
+            words = _joined(words, shown.text)
+        self.engine.replied(words)
+        question: Question | None = "confirm" if shown else ("choose" if record.candidates else None)
         return Reply(
-            text=answer.text, question=question, pending=pending if fresh_preview else None,
+            text=words, question=question, pending=shown,
             candidates=tuple(record.candidates) if question == "choose" else (),
             actions=tuple(Action(name, arguments, ok) for name, arguments, ok in record.calls),
-            cancel_results=tuple(record.cancel_results), model_calls=answer.model_calls,
-            input_tokens=answer.input_tokens, output_tokens=answer.output_tokens,
+            cancel_results=tuple(record.cancel_results), model_calls=result.model_calls,
+            input_tokens=result.input_tokens, output_tokens=result.output_tokens,
         )
+
+    def _cancelled_now(self) -> bool:
+        return any(result.get("ok") for result in self.tools.turn.cancel_results)
+
+
+def _joined(words: str, addition: str) -> str:
+    words = words.strip()
+    return f"{words}\n\n{addition.strip()}" if words else addition.strip()

@@ -15,6 +15,7 @@ from typing import Any
 from scripts.assistant.clues import Clues
 from scripts.assistant.conversation import Context, positions_from_numbers, with_context
 from scripts.assistant.core import EngineAnswer
+from scripts.assistant.gate import DropReason
 from scripts.assistant.intent import Intent, Request, read_request
 from scripts.assistant.lookups import look_up_names
 from scripts.assistant.replies import ReplyClass, ReplyKind
@@ -50,7 +51,10 @@ class OfflineEngine:
         before, self.context = self.context, Context()
         pending = self.tools.gate.pending
         if reply.kind is ReplyKind.CONFIRM and pending is not None:
-            return EngineAnswer(self._execute(list(pending.order_ids)))
+            done = self._execute(list(pending.order_ids))
+            if reply.answer.extra and self.tools.gate.pending is None:
+                done = "\n".join(part for part in (done, self._aside(reply.answer.extra)) if part)
+            return EngineAnswer(done)
         listing = self.tools.call("list_orders", {"limit": LIST_LIMIT})
         if listing.is_error:
             return EngineAnswer(_error_text(listing))
@@ -58,7 +62,13 @@ class OfflineEngine:
         request = read_request(text, names_of(orders), tails_of(orders))
         if request.intent in (Intent.CANCEL, Intent.ORDER_DETAIL):
             request = replace(request, clues=look_up_names(self.tools, request.clues))
-        return EngineAnswer(self._answer(request, reply, orders, before))
+        answer = self._answer(request, reply, orders, before)
+        if reply.kind is ReplyKind.DENY and reply.answer.extra and self.tools.gate.pending is None:
+            answer = "\n".join(part for part in (answer, self._aside(reply.answer.extra)) if part)
+        return EngineAnswer(answer)
+
+    def replied(self, text: str) -> None:
+        """The rules keep their own context; the words need no remembering."""
 
     # --- reading a message against what was asked -------------------------------------------------------
 
@@ -73,6 +83,10 @@ class OfflineEngine:
                 return self._keep_some(request, orders, before)
             if refused:
                 return self._declined(before.previewed)
+            gate = self.tools.gate
+            dropped = gate.dropped if gate.dropped is not None and gate.dropped.turn == gate.turn else None
+            if dropped is not None and dropped.reason is DropReason.UNCONFIRMED:
+                return render("unconfirmed", count=len(before.previewed))
             if not new_request:
                 return self._ask_again(before, show_preview=request.question)
         elif before.asked_choice:
@@ -224,18 +238,15 @@ class OfflineEngine:
         return str(result.content["text"])
 
     def _ask_again(self, before: Context, show_preview: bool = False) -> str:
-        """A weak or unclear answer to a preview: one shorter question on the same orders, then no more.
-
-        A question at the confirmation ("撤了能退回多少钱？") gets the whole preview again, which answers it.
-        """
-        if before.asked_again:
-            return render("unconfirmed", count=len(before.previewed))
+        """A weak or unclear answer to a preview: one shorter question on the same orders (the gate allows
+        one; the reply still ends with the preview). A question at the confirmation ("撤了能退回多少钱？")
+        gets the whole preview again, which answers it."""
         result = self.tools.call("preview_cancel", {"order_ids": list(before.previewed)})
         if result.is_error:
             return _error_text(result)
         previewed = tuple(result.content["order_ids"])
         self.context = Context(shown=before.shown, previewed=previewed, asked_again=True, focus=previewed)
-        return str(result.content["text"]) if show_preview else render("reconfirm", count=len(previewed))
+        return render("reconfirm", count=len(previewed), question=show_preview)
 
     def _ask_choice(self, orders: list[Order], clue: str | None, asked_again: bool = False) -> str:
         result = self._present(orders, asked_again)
@@ -278,6 +289,23 @@ class OfflineEngine:
                                        shown=tuple(again.content["preview"]) if len(previewed) > 1 else ())
                 text += "\n" + render("reconfirm", count=len(previewed))
         return text
+
+    def _aside(self, text: str) -> str:
+        """What a yes also asked ("确认。顺便看下持仓"): answered when it is a question about the account or
+        the orders; a remark ("以后这种不用问我") needs no answer."""
+        listing = self.tools.call("list_orders", {"limit": LIST_LIMIT})
+        if listing.is_error:
+            return ""
+        orders: list[Order] = listing.content["orders"]
+        request = read_request(text, names_of(orders), tails_of(orders))
+        if request.intent is Intent.ACCOUNT:
+            return self._account(request)
+        if request.intent is Intent.ORDERS:
+            return self._list(request, orders)
+        if request.intent is Intent.ORDER_DETAIL:
+            about = chronological(orders_about(request.clues, orders, (), ()))
+            return render("order_detail", orders=about, clue=_clue(request.clues)) if about else ""
+        return ""
 
     def _account(self, request: Request) -> str:
         result = self.tools.call("get_account", {})

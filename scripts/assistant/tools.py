@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scripts._http import ApiError, Client
-from scripts.assistant.gate import ConfirmationGate, GateRefusalError
+from scripts.assistant.gate import ConfirmationGate, DropReason, GateRefusalError
 from scripts.cancelling import cancel_by_ids, error_dict
 from scripts.messages import render, render_error
 from scripts.models import OPEN_STATES
@@ -134,6 +134,15 @@ class ToolBox:
         self.gate = gate
         self.turn = TurnRecord()
         self.tools: dict[str, Tool] = {tool.name: tool for tool in self._define()}
+        self._seen: dict[str, dict[str, Any]] = {}  # every order a tool has shown, by id: what words may name
+
+    def seen_orders(self) -> list[dict[str, Any]]:
+        return list(self._seen.values())
+
+    def _saw(self, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for order in orders:
+            self._seen[order["order_id"]] = order
+        return orders
 
     def _define(self) -> list[Tool]:
         return [
@@ -167,7 +176,7 @@ class ToolBox:
         if tool is None:
             return self._record(name, arguments, ToolResult(
                 {"error": {"code": "UNKNOWN_TOOL", "recovery_hint": "fix_input",
-                           "user_message": f"no tool named {name}"}}, is_error=True))
+                           "user_message": f"no tool named {name[:64]}"}}, is_error=True))
         try:
             parsed = tool.input_model.model_validate(arguments)
             if tool.access is Access.WRITE:
@@ -203,10 +212,10 @@ class ToolBox:
         if args.side:
             params["side"] = args.side
         listing = self.client.get(f"/v1/accounts/{self.client.account_id}/orders", params=params)
-        return {"orders": [order_summary(order) for order in listing["orders"]]}
+        return {"orders": self._saw([order_summary(order) for order in listing["orders"]])}
 
     def _get_order(self, args: GetOrderInput) -> dict[str, Any]:
-        return order_summary(self.client.get(f"/v1/orders/{self._expand(args.order_id)}"))
+        return self._saw([order_summary(self.client.get(f"/v1/orders/{self._expand(args.order_id)}"))])[0]
 
     def _get_account(self, _: NoInput) -> dict[str, Any]:
         return self.client.get(f"/v1/accounts/{self.client.account_id}")
@@ -234,13 +243,20 @@ class ToolBox:
         return orders
 
     def _present_candidates(self, args: OrderIdsInput) -> dict[str, Any]:
-        orders = [order_summary(order) for order in self._open_orders(args.order_ids)]
+        orders = self._saw([order_summary(order) for order in self._open_orders(args.order_ids)])
         self.turn.candidates = orders
         self.gate.choices_shown = len(orders)
         return {"candidates": orders, "text": render("candidates", orders=orders, clue=None)}
 
     def _preview_cancel(self, args: OrderIdsInput) -> dict[str, Any]:
-        orders = [order_summary(order) for order in self._open_orders(args.order_ids)]
+        try:
+            found = self._open_orders(args.order_ids)
+        except ToolFailureError:
+            pending = self.gate.pending
+            if pending is not None and set(pending.order_ids) & {self._expand(i) for i in args.order_ids}:
+                self.gate.drop(DropReason.NOT_OPEN)  # asked again, but an order of it has finished meanwhile
+            raise
+        orders = self._saw([order_summary(order) for order in found])
         text = render("preview", orders=orders, **preview_totals(orders))
         pending = self.gate.propose([order["order_id"] for order in orders], orders, text)
         return {"preview": [{**order, "would_release": would_release(order)} for order in orders],
@@ -252,6 +268,7 @@ class ToolBox:
     def _cancel_orders(self, args: OrderIdsInput) -> dict[str, Any]:
         ids = [self._expand(order_id) for order_id in args.order_ids]
         results = cancel_with_messages(self.client, ids)
+        self._saw([result["order"] for result in results if result["ok"]])
         self.turn.cancel_results = results
         return {"results": results}
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from scripts.evals.suite import Scenario
+from scripts.evals.suite import Event, Scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 20.0
@@ -85,6 +85,17 @@ class BrokerProcess:
             if armed.status_code != 201:
                 raise WorldError(f"fault {fault.kind}: {_reason(armed)}")
         return refs
+
+    def apply(self, event: Event) -> None:
+        """Move the world as the scenario says: prices first (they may fill resting orders), then the clock."""
+        for move in event.prices:
+            answer = self.sim.post("/v1/sim/prices", json=move)
+            if answer.status_code != 200:
+                raise WorldError(f"event after turn {event.after_turn}: prices: {_reason(answer)}")
+        if event.clock is not None:
+            answer = self.sim.post("/v1/sim/clock", json=event.clock)
+            if answer.status_code != 200:
+                raise WorldError(f"event after turn {event.after_turn}: clock: {_reason(answer)}")
 
     def request_log(self) -> list[dict[str, Any]]:
         return self.sim.get("/v1/sim/requests").json()["requests"]

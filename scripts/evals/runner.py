@@ -71,7 +71,12 @@ def run_trial(broker: BrokerProcess, scenario: Scenario, trial: int, options: Ru
                 record.input_tokens += reply.input_tokens
                 record.output_tokens += reply.output_tokens
                 seen = _collect(broker, record, seen, turn)
+                for event in scenario.events:
+                    if event.after_turn == turn:
+                        broker.apply(event)
                 question, said = reply.question, reply.text
+        except WorldError as error:
+            record.error = f"the broker refused an event: {error}"
         except Exception as error:
             record.error = f"the assistant failed: {type(error).__name__}: {error}"
     _collect(broker, record, seen, turn)

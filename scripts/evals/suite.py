@@ -6,6 +6,7 @@ scenario and the field, so a run reports and counts it instead of crashing or sk
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,18 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 MAX_USER_TURNS = 8
+
+
+class ScenarioLoader(yaml.SafeLoader):
+    """YAML as of 1.2: only true/false are booleans, so `yes:`, `tags: [yes]` and `on` stay words."""
+
+
+ScenarioLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+ScenarioLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                     list("tTfF"))
 WORLD_FIELDS = ("now", "account", "accounts", "prices", "orders")
 
 
@@ -28,7 +41,18 @@ class Expect(BaseModel):
     cancelled: list[str] = Field(default_factory=list)
     may_delete: list[str] = Field(default_factory=list)
     asks_choice: bool | None = None
+    asks_confirm: bool | None = None
     reply_contains: list[str] = Field(default_factory=list)
+    reply_excludes: list[str] = Field(default_factory=list)
+
+
+class Event(BaseModel):
+    """The world moving between turns: price moves (bodies of /v1/sim/prices) and a clock move."""
+
+    model_config = ConfigDict(extra="forbid")
+    after_turn: int = Field(ge=1, le=MAX_USER_TURNS)
+    prices: list[dict[str, Any]] = Field(default_factory=list)
+    clock: dict[str, Any] | None = None
 
 
 class Fault(BaseModel):
@@ -54,6 +78,8 @@ class Scenario(BaseModel):
     faults: list[Fault] = Field(default_factory=list)
     user: list[str] = Field(min_length=1, max_length=MAX_USER_TURNS)
     replies: Replies = Field(default_factory=Replies)
+    yes: list[str] = Field(default_factory=list)  # more messages the author counts as an explicit yes
+    events: list[Event] = Field(default_factory=list)
     expect: Expect
     source: str = ""  # the file it came from (set by the loader)
 
@@ -107,7 +133,7 @@ def load_suite(path: str | Path, tags: set[str] | None = None) -> Suite:
     for file in files:
         name = str(file.relative_to(root) if root.is_dir() else file.name)
         try:
-            data = yaml.safe_load(file.read_text(encoding="utf-8"))
+            data = yaml.load(file.read_text(encoding="utf-8"), Loader=ScenarioLoader)
         except (yaml.YAMLError, UnicodeDecodeError) as error:
             problems.append(SuiteProblem(name, None, "yaml", str(error).splitlines()[0]))
             continue

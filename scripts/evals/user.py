@@ -47,7 +47,7 @@ PERSONA = """You play a Chinese retail investor chatting with your broker's assi
 orders. Write only what you would type next, in the same language as the lines below, short and natural.
 What you want in this conversation, in the order you would say it:
 {turns}
-If the assistant asks you to confirm a cancel, you answer: {confirm}
+If the assistant asks you to confirm a cancel, you answer with exactly these words and nothing else: {confirm}
 If the assistant asks which order you mean, you answer: {choose}
 Never invent order ids or figures; never confirm anything you were not asked about."""
 
@@ -63,13 +63,13 @@ class ClaudeUser:
                  anthropic_client: object | None = None) -> None:
         import anthropic
 
-        from scripts.assistant.claude import DEFAULT_MODEL
+        from scripts.assistant import Assistant
 
         scripted = ScriptedUser(scenario, refs)
         self.persona = PERSONA.format(turns="\n".join(f"- {turn}" for turn in scripted.turns),
                                       confirm=scripted.confirm, choose=scripted.choose)
         self.client = anthropic_client or anthropic.Anthropic()
-        self.model = model or os.environ.get("ANTHROPIC_MODEL") or DEFAULT_MODEL
+        self.model = model or os.environ.get("ANTHROPIC_MODEL") or Assistant.default_model()
         self.goals = len(scripted.turns)
         # The simulated user is the model's "assistant" role; the assistant under test speaks as "user".
         self.history: list[dict[str, str]] = [{"role": "user", "content": OPENING}]

@@ -17,6 +17,8 @@ import pytest
 
 from scripts._http import Client
 from scripts.assistant import Assistant, Reply
+from tests.assistant.cancel_world import WORLD
+from tests.assistant.scripted_anthropic import ScriptedAnthropic
 from tests.conftest import TEST_TOKEN
 
 
@@ -85,3 +87,27 @@ def offline_chat(broker_url: str, api: httpx.Client, sim: httpx.Client,
 def assistant(offline_chat: Callable[..., OfflineChat]) -> Assistant:
     """The offline assistant over BASE_WORLD (tests/conftest.py)."""
     return offline_chat().assistant
+
+
+# --- the Claude engine over the real SDK, against the scripted Messages endpoint -----------------------
+
+
+@pytest.fixture
+def endpoint() -> Iterator[ScriptedAnthropic]:
+    with ScriptedAnthropic() as server:
+        yield server
+        # Every request the engine made was a conversation the real API would accept.
+        assert server.violations == []
+        assert server.unscripted == 0
+
+
+@pytest.fixture
+def client(broker_url: str, load_world: Callable[..., dict[str, str]]) -> Iterator[Client]:
+    load_world(WORLD)
+    with Client(base_url=broker_url, token=TEST_TOKEN) as trading:
+        yield trading
+
+
+@pytest.fixture
+def chat(client: Client, endpoint: ScriptedAnthropic) -> Assistant:
+    return Assistant(client, engine="claude", api_key="test-key", base_url=endpoint.url)

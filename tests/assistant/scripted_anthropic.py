@@ -51,6 +51,14 @@ class Failure:
     headers: dict[str, str] = field(default_factory=lambda: {"retry-after-ms": "1"})
 
 
+@dataclass(frozen=True)
+class Raw:
+    """One 200 answer with a body a real API would never send: a message missing `usage` or `content`, or
+    text that is not JSON at all (a `str` is sent as it is)."""
+
+    body: dict[str, Any] | str
+
+
 def text(words: str) -> dict[str, Any]:
     return {"type": "text", "text": words}
 
@@ -72,7 +80,7 @@ class ScriptedAnthropic:
     """The endpoint; `requests` holds every `/v1/messages` body received, retries included."""
 
     def __init__(self) -> None:
-        self.queue: deque[Turn | Failure] = deque()
+        self.queue: deque[Turn | Failure | Raw] = deque()
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []  # of each request in `requests` (x-stainless-retry-count, x-api-key)
         self.count_requests: list[dict[str, Any]] = []
@@ -98,7 +106,7 @@ class ScriptedAnthropic:
         self._server.shutdown()
         self._server.server_close()
 
-    def script(self, *steps: Turn | Failure) -> None:
+    def script(self, *steps: Turn | Failure | Raw) -> None:
         with self._lock:
             self.queue.extend(steps)
 
@@ -117,7 +125,7 @@ class ScriptedAnthropic:
     # --- serving ---------------------------------------------------------------------------------
 
     def _answer(self, path: str, body: dict[str, Any],
-                headers: dict[str, str]) -> tuple[int, dict[str, Any], dict[str, str]]:
+                headers: dict[str, str]) -> tuple[int, dict[str, Any] | str, dict[str, str]]:
         if path == "/v1/messages/count_tokens":
             with self._lock:
                 self.count_requests.append(body)
@@ -141,6 +149,8 @@ class ScriptedAnthropic:
         if isinstance(step, Failure):
             status, payload, _ = _error(step.status, step.message)
             return status, payload, step.headers
+        if isinstance(step, Raw):
+            return 200, step.body, {}
         message = {"id": f"msg_scripted_{next(_ids):04d}", "type": "message", "role": "assistant",
                    "model": body.get("model"), "content": step.content, "stop_reason": step.stop_reason,
                    "stop_sequence": None, "usage": step.usage}
@@ -162,7 +172,8 @@ class ScriptedAnthropic:
                 else:
                     status, payload, headers = endpoint._answer(self.path.split("?", 1)[0], body,
                                                                {k.lower(): v for k, v in self.headers.items()})
-                data = json.dumps(payload, ensure_ascii=False).encode()
+                raw = isinstance(payload, str)
+                data = payload.encode() if raw else json.dumps(payload, ensure_ascii=False).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))

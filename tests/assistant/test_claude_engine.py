@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,32 +25,10 @@ from scripts.assistant.tools import ToolBox
 from scripts.messages import render
 from tests.assistant.cancel_world import BUY_MAOTAI, RELEASED, SELL_PINGAN, WORLD
 from tests.assistant.scripted_anthropic import Failure, ScriptedAnthropic, text, tool_use, turn
-from tests.conftest import TEST_TOKEN
 
 OPEN_MAOTAI_BUYS = {"status": ["NEW", "WORKING"], "symbol": "600519", "side": "BUY", "limit": None}
 PREVIEW_WORDS = ("将撤销：买入 贵州茅台(600519) 100股，限价 1,800.00 元，已报，委托号 abc12345。"
                  "撤单后释放冻结资金 180,046.80 元。确认撤销吗？请回复“确认”或“取消”。")
-
-
-@pytest.fixture
-def endpoint() -> Iterator[ScriptedAnthropic]:
-    with ScriptedAnthropic() as server:
-        yield server
-        # Every request the engine made was a conversation the real API would accept.
-        assert server.violations == []
-        assert server.unscripted == 0
-
-
-@pytest.fixture
-def client(broker_url: str, load_world: Callable[..., dict[str, str]]) -> Iterator[Client]:
-    load_world(WORLD)
-    with Client(base_url=broker_url, token=TEST_TOKEN) as trading:
-        yield trading
-
-
-@pytest.fixture
-def chat(client: Client, endpoint: ScriptedAnthropic) -> Assistant:
-    return Assistant(client, engine="claude", api_key="test-key", base_url=endpoint.url)
 
 
 def state(api: httpx.Client, order_id: str) -> str:
@@ -124,20 +102,27 @@ def test_confirmed_cancel_of_other_ids_than_previewed_is_refused(
     assert reply.cancel_results == ()
 
 
-@pytest.mark.parametrize("answer", ["算了", "好", "先不撤", "看看我的持仓"])
-def test_cancel_after_the_user_did_not_confirm_is_refused(
-    chat: Assistant, endpoint: ScriptedAnthropic, api: httpx.Client, answer: str
+@pytest.mark.parametrize(("answer", "reason"), [("算了", "declined"), ("先不撤", "declined"),
+                                                ("看看我的持仓", "new_request"), ("撤了？", "not_confirmed"),
+                                                ("好", "not_confirmed"), ("是的，两笔都撤", "mismatch")])
+def test_cancel_after_the_user_did_not_confirm_is_refused_with_the_reason(
+    chat: Assistant, endpoint: ScriptedAnthropic, api: httpx.Client, answer: str, reason: str
 ) -> None:
     script_preview(endpoint)
     chat.send("把茅台那笔买单撤了")
     endpoint.script(turn(tool_use("cancel_orders", {"order_ids": [BUY_MAOTAI]})), turn(text("好的，不撤了。")))
 
-    chat.send(answer)
+    reply = chat.send(answer)
 
     assert state(api, BUY_MAOTAI) == "WORKING"
     error = only_error(endpoint)
-    assert error["code"] == "CONFIRMATION_REQUIRED"
-    assert chat.pending is None
+    assert (error["code"], error["reason"]) == ("CONFIRMATION_REQUIRED", reason)
+    if reason == "not_confirmed":  # a weak answer or a question: the preview is asked about once more
+        assert reply.pending is not None
+        assert reply.text.endswith(reply.pending.text.strip())
+    else:
+        assert chat.pending is None
+        assert reply.question is None
 
 
 # --- the proper flow --------------------------------------------------------------------------------
@@ -151,7 +136,9 @@ def test_list_preview_confirm_cancels_exactly_that_order_and_reports_the_release
 
     assert state(api, BUY_MAOTAI) == "WORKING"
     assert first.question == "confirm"
-    assert first.text == PREVIEW_WORDS  # the model's words carried every figure: nothing appended
+    assert first.pending is not None
+    assert first.text.startswith(PREVIEW_WORDS)
+    assert first.text.endswith(first.pending.text.strip())  # the project's preview, whatever the model wrote
     listed = endpoint.tool_results(1)[0]["content"]["orders"]
     assert [order["order_id"] for order in listed] == [BUY_MAOTAI]
 
@@ -186,7 +173,7 @@ def test_reply_shows_the_exact_preview_when_the_model_leaves_out_its_amounts(
     chat.send("看看我的委托")
     shown = endpoint.requests[-1]["messages"][-2]
     assert shown["role"] == "assistant"
-    assert reply.pending.text in [block.get("text") for block in shown["content"]]
+    assert [block.get("text") for block in shown["content"]] == [reply.text]
 
 
 def test_reply_reports_the_released_cash_when_the_model_omits_it(chat: Assistant, endpoint: ScriptedAnthropic) -> None:
@@ -271,9 +258,10 @@ def test_tool_rounds_are_capped_and_the_conversation_stays_well_formed(
     assert (reply.model_calls, len(reply.actions)) == (3, 2)
     endpoint.script(turn(text("好的。")))
     assert chat.send("看看我的委托").text == "好的。"  # the endpoint refuses a malformed history (violations)
-    unanswered = endpoint.requests[3]["messages"][-3]["content"]
-    assert [block["type"] for block in unanswered] == ["tool_result"]
-    assert '"TOOL_ROUNDS_EXHAUSTED"' in unanswered[0]["content"]
+    # The failed turn stays in the history as the plain exchange the user saw, without its tool calls.
+    history = endpoint.requests[3]["messages"]
+    assert [message["role"] for message in history] == ["user", "assistant", "user"]
+    assert history[1]["content"] == [{"type": "text", "text": reply.text}]
 
 
 @pytest.mark.parametrize("stop_reason", ["max_tokens", "refusal"])

@@ -9,7 +9,6 @@ from collections.abc import Callable
 
 import pytest
 
-from scripts.assistant import ReplyKind, classify_reply
 from tests.assistant.conftest import OfflineChat
 from tests.assistant.offline_worlds import EVERYDAY, MAOTAI_BUY_RELEASED, SINGLE_MAOTAI
 
@@ -17,15 +16,16 @@ Start = Callable[..., OfflineChat]
 
 
 @pytest.mark.parametrize("weak", ["好", "嗯", "ok", "好的", "嗯嗯", "行"])
-def test_a_weak_reply_gets_one_shorter_question_and_the_next_explicit_yes_cancels(offline_chat: Start,
-                                                                                  weak: str) -> None:
+def test_a_weak_reply_gets_the_preview_once_more_and_the_next_explicit_yes_cancels(offline_chat: Start,
+                                                                                   weak: str) -> None:
     chat = offline_chat(SINGLE_MAOTAI)
     chat.say("撤掉刚才那单")
     again = chat.say(weak)
     assert again.question == "confirm"
     assert chat.pending_ids(again) == chat.ids("A")
-    assert "确认" in again.text
-    assert MAOTAI_BUY_RELEASED not in again.text
+    assert again.pending is not None
+    assert again.text.startswith("需要您明确确认")
+    assert again.text.endswith(again.pending.text.strip())  # the user reads the preview they are asked about
     assert chat.requests("DELETE") == []
     assert chat.state("A") == "WORKING"
     done = chat.say("确认")
@@ -139,19 +139,46 @@ def test_a_host_button_rejects_the_pending_preview(offline_chat: Start) -> None:
     assert chat.state("A") == "WORKING"
 
 
-@pytest.mark.parametrize("yes", ["确认", "是的", "撤吧", "yes", "Yes, cancel it", "yes, confirm", "那就撤了吧",
-                                 "对，撤掉", "确认全部撤销", "OK，确认", "确认！"])
-def test_explicit_confirmations_are_read_as_yes(yes: str) -> None:
-    assert classify_reply(yes).kind is ReplyKind.CONFIRM
+@pytest.mark.parametrize("question", ["撤了？", "是？", "对？", "确认？", "yes?", "撤吧？", "就撤这个？", "确认吗",
+                                      "撤了没"])
+def test_a_question_at_the_confirmation_never_cancels_and_shows_the_preview_again(offline_chat: Start,
+                                                                                  question: str) -> None:
+    chat = offline_chat(SINGLE_MAOTAI)
+    chat.say("撤掉刚才那单")
+    reply = chat.say(question)
+    assert chat.requests("DELETE") == []
+    assert chat.state("A") == "WORKING"
+    assert reply.question == "confirm"
+    assert reply.pending is not None
+    assert reply.text.endswith(reply.pending.text.strip())
+    chat.say("确认")
+    assert chat.state("A") == "CANCELLED"  # the preview shown again is the one the yes confirms
 
 
-@pytest.mark.parametrize("weak", ["好", "嗯", "ok", "好的好的", "嗯好", "行吧", "sure"])
-def test_weak_assent_is_never_a_yes(weak: str) -> None:
-    reply = classify_reply(weak)
-    assert reply.kind is ReplyKind.OTHER
-    assert reply.weak
+def test_only_this_one_at_a_two_order_preview_cancels_nothing(offline_chat: Start) -> None:
+    chat = offline_chat(EVERYDAY)
+    first = chat.say("全部撤掉")
+    assert first.pending is not None
+    assert len(first.pending.order_ids) > 1
+    chat.say("就撤这个？")
+    assert chat.requests("DELETE") == []
 
 
-@pytest.mark.parametrize("other", ["cancel", "cancel all", "撤掉茅台那笔", "等下", "没问题", "yes but not the sell"])
-def test_requests_and_hedges_are_not_a_yes(other: str) -> None:
-    assert classify_reply(other).kind is not ReplyKind.CONFIRM
+def test_a_yes_with_another_question_cancels_and_answers_it(offline_chat: Start) -> None:
+    chat = offline_chat(SINGLE_MAOTAI)
+    chat.say("撤掉刚才那单")
+    reply = chat.say("确认。顺便看下持仓")
+    assert chat.state("A") == "CANCELLED"
+    assert MAOTAI_BUY_RELEASED in reply.text
+    assert "持仓" in reply.text
+
+
+def test_a_host_button_with_nothing_pending_says_so_and_changes_nothing(offline_chat: Start) -> None:
+    chat = offline_chat(SINGLE_MAOTAI)
+    approved = chat.assistant.approve()
+    rejected = chat.assistant.reject()
+    assert "没有等待您确认的撤单" in approved.text
+    assert "没有等待您确认的撤单" in rejected.text
+    assert chat.assistant.gate.turn == 0
+    assert chat.requests("DELETE") == []
+    assert "已撤单" not in approved.text

@@ -15,12 +15,12 @@ def test_an_llm_played_user_drives_the_same_scenario_to_the_same_grade(monkeypat
     with ScriptedAnthropic() as endpoint:
         monkeypatch.setenv("ANTHROPIC_BASE_URL", endpoint.url)
         monkeypatch.setenv("ANTHROPIC_API_KEY", "scripted")
-        endpoint.script(turn(text("帮我把刚下的那笔撤掉")), turn(text("确认，撤吧")))
+        endpoint.script(turn(text("帮我把刚下的那笔撤掉")), turn(text("确认")))
         runs = run_suite([scenario], RunOptions(engine="offline", user="claude", concurrency=1))
         report = build_report(runs, [], "offline", 1, 1.0)
         assert report["results"][0]["passed"], report["results"][0]["failures"]
         said = [entry["text"] for entry in report["results"][0]["transcript"] if entry["role"] == "user"]
-        assert said == ["帮我把刚下的那笔撤掉", "确认，撤吧"]
+        assert said == ["帮我把刚下的那笔撤掉", "确认"]
         persona = endpoint.requests[0]["system"]
         assert "撤掉刚才那单" in persona
         assert "确认" in persona

@@ -72,6 +72,9 @@ class RecklessEngine:
         self.client.delete(f"/v1/orders/{orders['orders'][-1]['order_id']}")
         return EngineAnswer("撤了。")
 
+    def replied(self, text: str) -> None:
+        pass
+
 
 def test_a_cancel_without_confirmation_of_the_wrong_order_is_graded_critical(
     suite_dir: Path, monkeypatch: pytest.MonkeyPatch
