@@ -35,6 +35,8 @@ HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 def build_trading(settings: BrokerSettings) -> Trading:
     """Open the store and the clock, and make sure `acc_default` answers to the startup token."""
     store = Store(settings.db)
+    if store.note:
+        log.warning("database %s: %s (every order, fill, cash figure and position kept)", settings.db, store.note)
     pinned = store.get_meta("clock_pinned")
     clock = MarketClock(mode="always_open" if settings.demo else "real")
     if settings.sim and pinned:

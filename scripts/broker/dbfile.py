@@ -112,7 +112,8 @@ def _reason(error: BaseException) -> str:
     if "readonly" in text or isinstance(error, PermissionError):
         return f"it is read-only ({text}); give the broker a writable file and directory"
     if isinstance(error, OSError):
-        return f"{error.strerror or text}{f' ({error.filename})' if error.filename else ''}"
+        where = f" {error.filename}" if error.filename else ""
+        return f"cannot create or open{where}: {error.strerror or text}"
     if "unable to open" in text:
         return f"{text} (is the directory writable?)"
     return text
