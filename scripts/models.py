@@ -230,7 +230,8 @@ class BatchCancelResult(WireModel):
 
 class PlaceOrderRequest(RequestModel):
     account_id: str = Field(min_length=1, max_length=64)
-    symbol: str = Field(min_length=1, max_length=16)
+    # No control characters: "600519\n" is a typo to refuse, not a code to trim.
+    symbol: str = Field(min_length=1, max_length=16, pattern=r"^[^\x00-\x1f\x7f]+$")
     side: Side
     qty: Annotated[int, Field(strict=True, gt=0, le=100_000_000)]
     type: OrderType = "LIMIT"
