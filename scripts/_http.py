@@ -21,10 +21,15 @@ Every failure reaches the caller as one exception, translated at one boundary (`
 
 Retries (`max_retries`, capped exponential backoff with full jitter, `Retry-After` honoured): a GET, and a
 `POST /v1/orders` (which always carries a `client_order_id`, so the server answers a repeat with the order it
-already placed), on connect errors, timeouts, dropped connections, 429, 502, 503 and 504. A DELETE is never
-retried: a cancel whose answer was lost is checked by querying the order, not by cancelling again.
+already placed), on connect errors, timeouts, dropped connections, 429, 502, 503 and 504. Beyond
+`max_retries`, a GET whose connection is refused keeps trying until `RESTART_BUDGET_SECONDS` (3.5 s) have
+passed since its first try: that rides out a broker restart of up to about 3 s. A DELETE is never retried:
+a cancel whose answer was lost is checked by querying the order, not by cancelling again.
 
-The token goes only into the Authorization header: never into a repr, a log line or an error message.
+The token goes only into the Authorization header: never into a repr, a log line or an error message. A
+token with a control or non-ASCII character (a trailing newline from a file, say) is refused before
+anything is sent, as UNAUTHENTICATED with http_status 0 and a message that never quotes it; every
+message and every `details` value is redacted of the token in its raw and its escaped forms.
 """
 
 from __future__ import annotations
@@ -93,6 +98,10 @@ DEFAULT_MAX_RETRIES = 2
 # The first retry comes within 0.2 s (a blip on a local broker is over by then), the wait doubles on each
 # try, and full jitter spreads clients that failed together so they do not return together.
 BACKOFF_BASE_SECONDS = 0.2
+# A GET refused a connection keeps trying this long in all: a broker restarted on the same port is back in
+# well under 3 s (the chat's own broker starts in ~0.5 s), and a chat turn can afford that wait once.
+RESTART_BUDGET_SECONDS = 3.5
+RESTART_BACKOFF_CAP_SECONDS = 0.5
 # No backoff wait grows past this: beyond it the user is better served by the error than by more waiting.
 BACKOFF_CAP_SECONDS = 5.0
 # A Retry-After longer than this is not slept through: the 429/503 goes to the caller as it is, because a
@@ -151,9 +160,10 @@ def _rebuild_api_error(fields: dict[str, Any]) -> ApiError:
 
 def _client_error(code: str, message: str, http_status: int | None = None,
                   request_id: str | None = None) -> ApiError:
-    from scripts.models import CLIENT_ERROR_CATALOGUE
+    from scripts.models import CLIENT_ERROR_CATALOGUE, ERROR_CATALOGUE
 
-    default_status, hint = CLIENT_ERROR_CATALOGUE[code]
+    # A server code raised by the Client (UNAUTHENTICATED for an unusable token) keeps its hint, status 0.
+    default_status, hint = CLIENT_ERROR_CATALOGUE.get(code) or (0, ERROR_CATALOGUE[code][1])
     return ApiError(code, message, http_status=default_status if http_status is None else http_status,
                     recovery_hint=hint, request_id=request_id)
 
@@ -173,6 +183,8 @@ class Client:
         self.account_id = account_id or os.environ.get("TRADING_ACCOUNT_ID") or DEFAULT_ACCOUNT_ID
         self.max_retries = max_retries
         self._token = token or os.environ.get("TRADING_API_TOKEN") or DEVELOPMENT_TOKEN
+        self._token_problem = _token_problem(self._token)
+        self._secrets = _secret_forms(self._token)
         self._headers = {"Authorization": f"Bearer {self._token}", "User-Agent": USER_AGENT,
                          "Accept": "application/json"}
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
@@ -191,6 +203,11 @@ class Client:
     def close(self) -> None:
         if self._owns_http:
             self._http.close()
+
+    @staticmethod
+    def path(*segments: str) -> str:
+        """`/v1/<segments>` with each segment escaped: `../accounts/x` stays one segment, never another route."""
+        return "/v1/" + "/".join(_segment(segment) for segment in segments)
 
     # --- plain JSON --------------------------------------------------------------------------------------
 
@@ -220,20 +237,20 @@ class Client:
                   "symbol": symbol, "side": side,
                   "since": since.isoformat() if isinstance(since, datetime) else since,
                   "limit": limit, "cursor": cursor}
-        return self._request("GET", f"/v1/accounts/{_segment(self.account_id)}/orders",
+        return self._request("GET", self.path("accounts", self.account_id, "orders"),
                              params={name: value for name, value in params.items() if value is not None},
                              model=OrderList)
 
     def order(self, order_id: str) -> Order:
         from scripts.models import Order
 
-        return self._request("GET", f"/v1/orders/{_segment(order_id)}", model=Order)
+        return self._request("GET", self.path("orders", order_id), model=Order)
 
     def cancel(self, order_id: str) -> CancelledOrder:
         """Cancel one order; on OUTCOME_UNKNOWN query `order(order_id)` before anything else."""
         from scripts.models import CancelledOrder
 
-        return self._request("DELETE", f"/v1/orders/{_segment(order_id)}", model=CancelledOrder)
+        return self._request("DELETE", self.path("orders", order_id), model=CancelledOrder)
 
     def cancel_many(self, order_ids: Iterable[str]) -> BatchCancelResult:
         """Cancel exactly the named orders (one failure does not stop the others)."""
@@ -243,18 +260,18 @@ class Client:
         if not ids:
             # Without order_ids the endpoint cancels every order matching a filter: never send that by accident.
             raise ValueError("cancel_many needs at least one order id")
-        return self._request("DELETE", f"/v1/accounts/{_segment(self.account_id)}/orders",
+        return self._request("DELETE", self.path("accounts", self.account_id, "orders"),
                              params={"order_ids": ",".join(ids)}, model=BatchCancelResult)
 
     def account(self) -> Account:
         from scripts.models import Account
 
-        return self._request("GET", f"/v1/accounts/{_segment(self.account_id)}", model=Account)
+        return self._request("GET", self.path("accounts", self.account_id), model=Account)
 
     def positions(self) -> PositionList:
         from scripts.models import PositionList
 
-        return self._request("GET", f"/v1/accounts/{_segment(self.account_id)}/positions", model=PositionList)
+        return self._request("GET", self.path("accounts", self.account_id, "positions"), model=PositionList)
 
     def place(self, symbol: str, side: Literal["BUY", "SELL"], qty: int,
               limit_price: Decimal | str | int | None = None, type: Literal["LIMIT", "MARKET"] = "LIMIT",
@@ -279,7 +296,7 @@ class Client:
     def quote(self, symbol: str) -> Quote:
         from scripts.models import Quote
 
-        return self._request("GET", f"/v1/quotes/{_segment(symbol)}", model=Quote)
+        return self._request("GET", self.path("quotes", symbol), model=Quote)
 
     def market_status(self) -> MarketStatus:
         from scripts.models import MarketStatus
@@ -290,11 +307,15 @@ class Client:
 
     def _request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                  json: dict[str, Any] | None = None, model: type[ModelT] | None = None) -> Any:
+        if self._token_problem is not None:
+            raise _client_error("UNAUTHENTICATED", f"TRADING_API_TOKEN is not a usable bearer token: "
+                                f"{self._token_problem}; set it to the token alone (nothing was sent)")
         if not path.startswith("/"):
             path = "/" + path
         url = self.base_url + path
         retryable = method == "GET" or (method == "POST" and _path_only(path) == PLACE_ORDER_PATH)
         attempt = 0
+        started = time.monotonic()
         while True:
             outcome: httpx.Response | Exception
             try:
@@ -303,11 +324,12 @@ class Client:
             except HTTPX_ERRORS as error:
                 outcome = error
             wait = self._retry_wait(outcome, attempt) if retryable and attempt < self.max_retries else None
+            if wait is None and method == "GET" and self.max_retries and isinstance(outcome, httpx.ConnectError):
+                wait = _restart_wait(started, attempt)
             if wait is None:
                 return self._interpret(method, path, json, outcome, attempt + 1, model)
             attempt += 1
-            log.info("%s %s: %s; retry %d of %d in %.2f s", method, _path_only(path), _describe(outcome),
-                     attempt, self.max_retries, wait)
+            log.info("%s %s: %s; retry %d in %.2f s", method, _path_only(path), _describe(outcome), attempt, wait)
             time.sleep(wait)
 
     @staticmethod
@@ -374,21 +396,63 @@ class Client:
                                     http_status=status, request_id=response.headers.get("x-request-id")) from None
             raise self._bad_response(where, response, method, body, "not the error body of the contract") from None
         raise ApiError(error_body.code, self._redact(error_body.message), http_status=status,
-                       recovery_hint=error_body.recovery_hint, details=error_body.details,
+                       recovery_hint=error_body.recovery_hint, details=self._redact_value(error_body.details),
                        request_id=error_body.request_id or response.headers.get("x-request-id"))
 
     def _bad_response(self, where: str, response: httpx.Response, method: str, body: dict[str, Any] | None,
                       what: str) -> ApiError:
         content_type = response.headers.get("content-type", "no content type")
         # Redact before cutting, so a token straddling the cut cannot leave half of itself behind.
-        head = response.content[:BODY_SNIPPET_CHARS + len(self._token)].decode("utf-8", "replace")
+        longest = max(map(len, self._secrets), default=0)
+        head = response.content[:BODY_SNIPPET_CHARS + longest].decode("utf-8", "replace")
         snippet = self._redact(head)[:BODY_SNIPPET_CHARS]
         return _client_error("BAD_RESPONSE", f"{where}: HTTP {response.status_code} answer is not the trading "
                              f"API's JSON ({what}; {content_type}): {snippet!r}" + _maybe_applied(method, body),
                              http_status=response.status_code, request_id=response.headers.get("x-request-id"))
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._token, "***")
+        for form in self._secrets:
+            text = text.replace(form, "***")
+        return text
+
+    def _redact_value(self, value: Any) -> Any:
+        """`details` as the server sent them, with the token taken out of every string, key and value."""
+        if isinstance(value, str):
+            return self._redact(value)
+        if isinstance(value, dict):
+            return {self._redact(str(key)): self._redact_value(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._redact_value(item) for item in value]
+        return value
+
+
+def _token_problem(token: str) -> str | None:
+    """Why `token` cannot go into an Authorization header, without quoting it; None when it can."""
+    for position, char in enumerate(token, start=1):
+        if not "!" <= char <= "~":
+            kind = "a control character" if ord(char) < 32 or ord(char) == 127 else (
+                "a space" if char == " " else "a non-ASCII character")
+            return f"it contains {kind} at position {position} of {len(token)}"
+    return None
+
+
+def _secret_forms(token: str) -> tuple[str, ...]:
+    """Every way the token may be spelt in a message: as is, as repr() or a bytes repr escapes it, url-quoted."""
+    import json
+
+    forms = {token, repr(token)[1:-1], json.dumps(token)[1:-1], repr(token.encode("utf-8", "backslashreplace"))[2:-1],
+             token.encode("unicode_escape").decode("ascii"), quote(token, safe="")}
+    # The token trimmed of what was wrong around it (a trailing newline): a server may echo just that.
+    forms.add(token.strip())
+    return tuple(sorted((form for form in forms if len(form) >= 4), key=len, reverse=True))
+
+
+def _restart_wait(started: float, attempt: int) -> float | None:
+    """The wait before another try at a refused GET, while the restart budget lasts; None once it is spent."""
+    wait = min(RESTART_BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
+    if time.monotonic() - started + wait > RESTART_BUDGET_SECONDS:
+        return None
+    return wait
 
 
 def _new_client_order_id() -> str:
@@ -438,5 +502,8 @@ def _path_only(path: str) -> str:
 
 
 def _segment(value: str) -> str:
-    """One path segment: an id with a slash or a dot-dot cannot reach another route."""
-    return quote(value, safe="")
+    """One path segment: an id with a slash or a dot-dot cannot reach another route.
+
+    Dots are escaped too: httpx removes a bare `.` or `..` segment (RFC 3986 dot-segment removal) before sending.
+    """
+    return quote(value, safe="").replace(".", "%2E")

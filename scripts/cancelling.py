@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from scripts._http import ApiError, Client
+from scripts.models import ErrorBody
 
 # After these the order's state is not known from the answer itself: ask the broker.
 UNCLEAR_OUTCOMES = frozenset({"CANCEL_FAILED", "OUTCOME_UNKNOWN", "BAD_RESPONSE", "INTERNAL"})
@@ -23,31 +24,42 @@ def error_dict(error: ApiError) -> dict[str, Any]:
 def cancel_by_ids(client: Client, order_ids: list[str]) -> list[dict[str, Any]]:
     """One result per id: `{"order_id", "ok", "order"}` (with `released`) or `{"order_id", "ok", "error",
     "order_now"}` where `order_now` is the order as queried after an unclear outcome (else None)."""
+    outcomes: list[tuple[str, dict[str, Any] | None, dict[str, Any] | None]]
     if len(order_ids) == 1:
         try:
-            outcomes = [(order_ids[0], client.delete(f"/v1/orders/{order_ids[0]}"), None)]
+            outcomes = [(order_ids[0], client.cancel(order_ids[0]).model_dump(mode="json"), None)]
         except ApiError as error:
             outcomes = [(order_ids[0], None, error_dict(error))]
     else:
         try:
-            batch = client.delete(f"/v1/accounts/{client.account_id}/orders?order_ids={','.join(order_ids)}")
-            outcomes = [(item["order_id"], item.get("order"), None if item["ok"] else item["error"])
-                        for item in batch["results"]]
+            batch = client.cancel_many(order_ids)
+            outcomes = [(item.order_id, item.order.model_dump(mode="json") if item.ok and item.order else None,
+                         None if item.ok and item.order else _item_error(item.error))
+                        for item in batch.results]
         except ApiError as error:
             outcomes = [(order_id, None, error_dict(error)) for order_id in order_ids]
     results: list[dict[str, Any]] = []
-    for order_id, order, error in outcomes:
+    for order_id, order, failure in outcomes:
         if order is not None:
             results.append({"order_id": order_id, "ok": True, "order": order})
             continue
-        assert error is not None
+        error = failure or _item_error(None)
         order_now = _query(client, order_id) if error["code"] in UNCLEAR_OUTCOMES else None
         results.append({"order_id": order_id, "ok": False, "error": error, "order_now": order_now})
     return results
 
 
+def _item_error(error: ErrorBody | None) -> dict[str, Any]:
+    """A batch item's error as a dict; an item that is neither ok with an order nor an error is a bad answer."""
+    if error is not None:
+        return error.model_dump(mode="json")
+    return {"code": "BAD_RESPONSE", "recovery_hint": "contact_support",
+            "message": "the batch cancel answer gave neither the order nor an error for this id", "details": {},
+            "request_id": None}
+
+
 def _query(client: Client, order_id: str) -> dict[str, Any] | None:
     try:
-        return client.get(f"/v1/orders/{order_id}")
+        return client.order(order_id).model_dump(mode="json")
     except ApiError:
         return None

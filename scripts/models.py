@@ -26,7 +26,8 @@ from pydantic import (
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 CENT = Decimal("0.01")
 
-_DECIMAL_TEXT = re.compile(r"^-?\d{1,12}(\.\d{1,12})?$")
+# ASCII digits only, nothing around them: "١٢" and "１２" are digits to `\d`, " 12" is not a price.
+_DECIMAL_TEXT = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,12})?$")
 
 
 def to_money(value: Decimal) -> Decimal:
@@ -42,9 +43,9 @@ def _parse_decimal(value: Any) -> Any:
         return value
     if isinstance(value, int | float):
         value = repr(value) if isinstance(value, float) else str(value)
-    if isinstance(value, str) and _DECIMAL_TEXT.match(value.strip()):
+    if isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value):
         try:
-            return Decimal(value.strip())
+            return Decimal(value)
         except InvalidOperation:
             pass
     raise ValueError("expected a decimal string such as \"1800.00\"")
@@ -109,6 +110,8 @@ ERROR_CATALOGUE: dict[str, tuple[int, RecoveryHint]] = {
     "VALIDATION_ERROR": (422, "fix_input"),
     "NOT_FOUND": (404, "fix_input"),
     "METHOD_NOT_ALLOWED": (405, "fix_input"),
+    "PAYLOAD_TOO_LARGE": (413, "fix_input"),
+    "UNSUPPORTED_MEDIA_TYPE": (415, "fix_input"),
     "RATE_LIMITED": (429, "retry"),
     "INTERNAL": (500, "contact_support"),
     "SERVICE_UNAVAILABLE": (503, "retry"),
@@ -227,7 +230,8 @@ class BatchCancelResult(WireModel):
 
 class PlaceOrderRequest(RequestModel):
     account_id: str = Field(min_length=1, max_length=64)
-    symbol: str = Field(min_length=1, max_length=16)
+    # No control characters: "600519\n" is a typo to refuse, not a code to trim.
+    symbol: str = Field(min_length=1, max_length=16, pattern=r"^[^\x00-\x1f\x7f]+$")
     side: Side
     qty: Annotated[int, Field(strict=True, gt=0, le=100_000_000)]
     type: OrderType = "LIMIT"

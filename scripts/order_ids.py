@@ -42,13 +42,13 @@ def expand_order_id(client: Client, text: str) -> str:
         raise UnknownOrderIdError(text, [])
     tail = match.group(1)
     found: list[str] = []
-    params: dict[str, str | int] = {"limit": SEARCH_PAGE}
+    cursor: str | None = None
     for _ in range(SEARCH_PAGES):
-        listing = client.get(f"/v1/accounts/{client.account_id}/orders", params=params)
-        found += [order["order_id"] for order in listing["orders"] if short_id(order["order_id"]) == tail]
-        if found or not listing.get("next_cursor"):
+        listing = client.orders(limit=SEARCH_PAGE, cursor=cursor)
+        found += [order.order_id for order in listing.orders if short_id(order.order_id) == tail]
+        if found or not listing.next_cursor:
             break
-        params = {"limit": SEARCH_PAGE, "cursor": listing["next_cursor"]}
+        cursor = listing.next_cursor
     if len(found) != 1:
         raise UnknownOrderIdError(text, found)
     return found[0]

@@ -2,31 +2,45 @@
 
 Run it from the skill folder. Data goes to stdout as compact JSON (`--table` for people), diagnostics to
 stderr. Exit status: 0 ok; 2 usage (including `cancel` without `--yes`); otherwise by the error's
-recovery_hint: 3 fix_input, 4 retry, 5 retry_later, 6 reauthenticate, 7 contact_support.
+recovery_hint: 3 fix_input, 4 retry, 5 retry_later, 6 reauthenticate, 7 contact_support — which includes
+BAD_RESPONSE, an answer not in the contract's shape (after a cancel: the order is queried and shown).
+
+Every answer is read through the contract's models (an odd shape is BAD_RESPONSE, never a traceback) and
+every path is built by the Client from escaped segments, so typed input never reaches another route.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
 
 from scripts._http import ApiError, Client
 from scripts.cancelling import UNCLEAR_OUTCOMES, cancel_by_ids
+from scripts.models import OPEN_STATES
 from scripts.order_ids import UnknownOrderIdError, expand_order_id
 from scripts.order_views import order_summary, would_release
 
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_BY_HINT = {"fix_input": 3, "retry": 4, "retry_later": 5, "reauthenticate": 6, "contact_support": 7}
-# The cancellable states (scripts.models.OPEN_STATES: not imported, pydantic would slow every cold start).
-OPEN_STATES = ("NEW", "WORKING")
+SYMBOL_CODE = re.compile(r"^[0-9]{6}$")
 
 
 class UsageError(Exception):
     """The command line asks for something this command does not do; exit 2."""
+
+
+class UnknownSymbolError(LookupError):
+    """A name where a code is expected that names no instrument, or several; exit 3 (fix_input)."""
+
+    def __init__(self, text: str, matches: list[str]) -> None:
+        self.matches = matches
+        detail = "names no instrument" if not matches else f"names {len(matches)} instruments ({', '.join(matches)})"
+        super().__init__(f"symbol {text!r} {detail}; give the six-digit code")
 
 
 # --- shaping what is printed -------------------------------------------------------------------------
@@ -40,44 +54,56 @@ def api_error_dict(error: ApiError) -> dict[str, Any]:
 # --- commands ------------------------------------------------------------------------------------------
 
 
+def symbol_code(client: Client, text: str) -> str:
+    """The six-digit code for what the user typed: a code as is, else the one instrument a name finds."""
+    text = text.strip()
+    if SYMBOL_CODE.match(text):
+        return text
+    found = client.instruments(text).instruments
+    exact = [info.symbol for info in found if info.name == text]
+    matches = exact or [info.symbol for info in found]
+    if len(matches) != 1:
+        raise UnknownSymbolError(text, matches)
+    return matches[0]
+
+
 def cmd_orders(client: Client, args: argparse.Namespace) -> Any:
-    params = {"status": args.status, "symbol": args.symbol, "side": args.side, "since": args.since,
-              "limit": args.limit}
-    listing = client.get(f"/v1/accounts/{client.account_id}/orders",
-                         params={key: value for key, value in params.items() if value is not None})
+    symbol = symbol_code(client, args.symbol) if args.symbol is not None else None
+    listing = client.orders(status=args.status, symbol=symbol, side=args.side, since=args.since,
+                            limit=args.limit).model_dump(mode="json")
     orders = listing["orders"] if args.full else [order_summary(order) for order in listing["orders"]]
     return {"orders": orders, "next_cursor": listing.get("next_cursor")}
 
 
 def cmd_order(client: Client, args: argparse.Namespace) -> Any:
-    order = client.get(f"/v1/orders/{expand_order_id(client, args.order_id)}")
+    order = client.order(expand_order_id(client, args.order_id)).model_dump(mode="json")
     return order if args.full else order_summary(order)
 
 
 def cmd_account(client: Client, args: argparse.Namespace) -> Any:
-    return client.get(f"/v1/accounts/{client.account_id}")
+    return client.account().model_dump(mode="json")
 
 
 def cmd_positions(client: Client, args: argparse.Namespace) -> Any:
-    return client.get(f"/v1/accounts/{client.account_id}/positions")
+    return client.positions().model_dump(mode="json")
 
 
 def cmd_instruments(client: Client, args: argparse.Namespace) -> Any:
-    return client.get("/v1/instruments", params={"q": args.query})
+    return client.instruments(args.query).model_dump(mode="json")
 
 
 def cmd_quote(client: Client, args: argparse.Namespace) -> Any:
-    return client.get(f"/v1/quotes/{args.symbol}")
+    return client.quote(args.symbol).model_dump(mode="json")
 
 
 def cmd_market(client: Client, args: argparse.Namespace) -> Any:
-    return client.get("/v1/market/status")
+    return client.market_status().model_dump(mode="json")
 
 
 def cmd_cancel(client: Client, args: argparse.Namespace) -> Any:
     """Preview (always), then cancel exactly those orders by id, only with --yes."""
     order_ids = list(dict.fromkeys(expand_order_id(client, text) for text in args.order_ids))
-    orders = [client.get(f"/v1/orders/{order_id}") for order_id in order_ids]
+    orders = [client.order(order_id).model_dump(mode="json") for order_id in order_ids]
     preview = [{**order_summary(order), "would_release": would_release(order)}
                for order in orders if order["state"] in OPEN_STATES]
     finished = [order_summary(order) for order in orders if order["state"] not in OPEN_STATES]
@@ -131,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     orders = sub.add_parser("orders", parents=[common], help="the account's orders, newest first")
     orders.add_argument("--status", help="one state or a comma list, e.g. NEW,WORKING (the cancellable ones)")
-    orders.add_argument("--symbol", help="six-digit code, e.g. 600519")
+    orders.add_argument("--symbol", help="six-digit code, e.g. 600519 (a name that finds one instrument works too)")
     orders.add_argument("--side", choices=["BUY", "SELL"])
     orders.add_argument("--since", help="created at or after this RFC 3339 time")
     orders.add_argument("--limit", type=int, help="at most this many (default 50, max 500)")
@@ -175,6 +201,11 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"refused: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except UnknownSymbolError as error:
+        _emit({"error": {"code": "INSTRUMENT_NOT_FOUND", "recovery_hint": "fix_input", "message": str(error),
+                         "details": {"matches": error.matches}}}, False)
+        print(str(error), file=sys.stderr)
+        return EXIT_BY_HINT["fix_input"]
     except UnknownOrderIdError as error:
         _emit({"error": {"code": "ORDER_NOT_FOUND", "recovery_hint": "fix_input", "message": str(error),
                          "details": {"matches": error.matches}}}, False)

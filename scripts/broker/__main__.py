@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ipaddress
 import logging
 import os
 import signal
@@ -11,6 +12,7 @@ import sys
 
 from scripts.broker.server import serve
 from scripts.broker.settings import DEFAULT_ACCOUNT, DEVELOPMENT_TOKEN, BrokerSettings
+from scripts.broker.store import StorageError
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -28,14 +30,39 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="seed a believable account on a fresh database, keep the market always open and "
                              "move prices on a seeded random walk")
     parser.add_argument("--rate-limit", type=float, default=None, metavar="PER_SECOND",
-                        help="requests per second per token (default: no limit)")
+                        help="requests per second per account, and for all unauthenticated requests together "
+                             "(default: no limit)")
+    parser.add_argument("--allow-remote", action="store_true",
+                        help="serve a non-loopback --host although the development token or --sim is in use "
+                             "(/v1/sim/* still answers only on loopback)")
     return parser.parse_args(argv)
+
+
+def exposure_problem(host: str, development_token: bool, sim: bool) -> str | None:
+    """Why serving on `host` would expose the account to others, or None when it is loopback or safe."""
+    if _is_loopback(host) or not (development_token or sim):
+        return None
+    reasons = [reason for reason, on in (("the public development token (TRADING_API_TOKEN is unset)",
+                                          development_token), ("--sim", sim)) if on]
+    return (f"refusing to serve {host} with {' and '.join(reasons)}: anyone who can reach it could trade "
+            f"the account. Set TRADING_API_TOKEN and drop --sim, or pass --allow-remote if you mean it.")
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     token = os.environ.get("TRADING_API_TOKEN") or DEVELOPMENT_TOKEN
+    problem = exposure_problem(args.host, token == DEVELOPMENT_TOKEN, args.sim)
+    if problem and not args.allow_remote:
+        print(f"broker: {problem}", file=sys.stderr)
+        return 2
     settings = BrokerSettings(db=args.db, token=token, sim=args.sim, demo=args.demo,
                               rate_limit_per_second=args.rate_limit)
     modes = [name for name, on in (("demo", args.demo), ("simulation", args.sim)) if on]
@@ -47,8 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler found at start:
     # with this one, a SIGTERM ends the process with status 0 like Ctrl-C, not as "killed by a signal".
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with contextlib.suppress(KeyboardInterrupt):
-        serve(settings, args.host, args.port)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            serve(settings, args.host, args.port)
+    except StorageError as error:
+        print(f"broker: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
@@ -18,7 +19,6 @@ from starlette.routing import Match
 
 from scripts.broker import demo
 from scripts.broker.clock import MarketClock, parse_ts
-from scripts.broker.deps import accounts_of
 from scripts.broker.errors import BrokerError
 from scripts.broker.gateway import BrokerGateway
 from scripts.broker.routes import accounts, market, orders, sim
@@ -27,12 +27,16 @@ from scripts.broker.store import Store
 from scripts.broker.trading import Trading
 
 log = logging.getLogger("scripts.broker")
+MAX_PROBLEMS = 10  # validation problems reported; `more_errors` counts the rest
+MAX_DETAIL_CHARS = 100
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def build_trading(settings: BrokerSettings) -> Trading:
     """Open the store and the clock, and make sure `acc_default` answers to the startup token."""
     store = Store(settings.db)
+    if store.note:
+        log.warning("database %s: %s (every order, fill, cash figure and position kept)", settings.db, store.note)
     pinned = store.get_meta("clock_pinned")
     clock = MarketClock(mode="always_open" if settings.demo else "real")
     if settings.sim and pinned:
@@ -41,10 +45,11 @@ def build_trading(settings: BrokerSettings) -> Trading:
     if settings.demo and not store.has_accounts():
         demo.seed(trading, settings.token)
     if not (settings.sim and store.has_accounts()):
-        # A restarted simulation keeps its world's accounts and tokens as they were: none added, none granted.
+        # A restarted simulation keeps its world's accounts as they were: none added.
         store.ensure_account(DEFAULT_ACCOUNT, Decimal(DEFAULT_CASH), settings.token)
-    if not settings.sim:
-        # The startup token is the authority for acc_default: a restart with a new token revokes the old.
+    if store.has_account(DEFAULT_ACCOUNT):
+        # The startup token is the authority for acc_default, in simulation too: a restart with a new token
+        # revokes the old one.
         store.grant_only(DEFAULT_ACCOUNT, settings.token)
     return trading
 
@@ -62,6 +67,7 @@ def create_app(settings: BrokerSettings, trading: Trading | None = None) -> Brok
                 walker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await walker
+            trading.store.close()  # and with it the file's one-broker lock
 
     app = FastAPI(
         title="A-share paper broker",
@@ -97,15 +103,27 @@ def _install_error_handlers(app: FastAPI, trading: Trading) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> Response:
-        if request.url.path.startswith("/v1/") and not request.url.path.startswith("/v1/sim/") \
-                and not accounts_of(request, trading):
-            # A malformed body is parsed before the token is checked; the caller still hears about the token first.
-            return _error_response(request, BrokerError("UNAUTHENTICATED", "missing or unknown bearer token"))
-        problems = [{"loc": [str(part) for part in item.get("loc", ())], "msg": str(item.get("msg", "")),
-                     "type": str(item.get("type", ""))} for item in error.errors()]
+        # The token was checked before the body was read (gateway); the caller's input is never echoed:
+        # a few problems, each location part and message cut short, never the offending value.
+        found = error.errors()
+        problems = [{"loc": [str(part)[:MAX_DETAIL_CHARS] for part in item.get("loc", ())][:8],
+                     "msg": str(item.get("msg", ""))[:MAX_DETAIL_CHARS], "type": str(item.get("type", ""))[:64]}
+                    for item in found[:MAX_PROBLEMS]]
         first = problems[0] if problems else {"loc": [], "msg": "invalid request"}
         message = f"{'.'.join(first['loc'])}: {first['msg']}" if first["loc"] else first["msg"]
-        return _error_response(request, BrokerError("VALIDATION_ERROR", message, {"errors": problems}))
+        details: dict[str, Any] = {"errors": problems}
+        if len(found) > MAX_PROBLEMS:
+            details["more_errors"] = len(found) - MAX_PROBLEMS
+        return _error_response(request, BrokerError("VALIDATION_ERROR", message, details))
+
+    @app.exception_handler(sqlite3.OperationalError)
+    async def database_busy(request: Request, error: sqlite3.OperationalError) -> Response:
+        if "locked" in str(error) or "busy" in str(error):
+            # Another connection held the write lock past the busy timeout: nothing was applied.
+            return _error_response(request, BrokerError("SERVICE_UNAVAILABLE", "the database is busy; try again",
+                                                        headers={"retry-after": "1"}))
+        log.exception("database error on %s %s", request.method, request.url.path)
+        return _error_response(request, BrokerError("INTERNAL", "unexpected server error"))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:

@@ -10,16 +10,23 @@ from scripts.broker.errors import BrokerError
 from scripts.broker.trading import Trading
 
 
-# Both are `async def` although they never await: FastAPI runs a plain `def` dependency in a worker thread,
-# two thread hops per request that cost more than the lookups themselves (and the routes run on the loop anyway).
+# Both are `async def` and touch no database: FastAPI runs a plain `def` dependency in a worker thread, a
+# thread hop that would cost more than they do. The routes that use them are plain `def` (blocking SQLite
+# work off the event loop); each lets the market's sessions act (`Trading.catch_up`) before it reads.
 async def get_trading(request: Request) -> Trading:
     trading: Trading = request.app.state.trading
-    trading.catch_up()  # the market's sessions act before anything is read or changed
     return trading
 
 
 def accounts_of(request: Request, trading: Trading) -> frozenset[str]:
-    """The accounts the request's bearer token grants (none for a missing or unknown token)."""
+    """The accounts the request's bearer token grants (none for a missing or unknown token).
+
+    The gateway has already looked them up, before reading the body; the lookup here serves an app
+    mounted without it.
+    """
+    granted = request.scope.get("state", {}).get("granted")
+    if granted is not None:
+        return frozenset(granted)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     return trading.store.accounts_for_token(token.strip()) if scheme.lower() == "bearer" and token else frozenset()

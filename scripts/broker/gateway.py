@@ -1,4 +1,8 @@
-"""The ASGI app the server runs: the FastAPI app behind request ids, a rate limit and simulated faults.
+"""The ASGI app the server runs: the FastAPI app behind request ids, limits, a rate limit and simulated faults.
+
+Before FastAPI sees a request the gateway does the cheap checks that bound its cost (`intake`): the body's
+size, media type, encoding and depth, and for `/v1` the bearer token, so an unauthenticated caller gets its
+401 without a byte of its body read or parsed. HEAD on a GET route is answered as that GET without a body.
 
 Faults act here because some must act outside FastAPI: `drop_connection` closes the socket with no
 answer at all, `error_before_apply` answers before any route runs, `delay_after_apply` holds back an
@@ -9,13 +13,13 @@ graders (`GET /v1/sim/requests`); `/v1/sim/*` itself is not.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from scripts.broker import intake
 from scripts.broker.clock import format_ts
 from scripts.broker.errors import BrokerError
 from scripts.broker.settings import BrokerSettings
@@ -28,6 +32,11 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 PRE_APPLY_FAULTS = ("error_before_apply", "drop_connection", "delay_after_apply")
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+# Rate-limit buckets kept at most: one per account plus the shared unauthenticated one, so this bounds
+# memory even when tokens are many; the least recently used bucket is dropped first.
+MAX_BUCKETS = 10_000
+UNAUTHENTICATED_BUCKET = "(unauthenticated)"
 FAULT_ERROR_CODES = {429: "RATE_LIMITED", 500: "INTERNAL", 503: "SERVICE_UNAVAILABLE"}
 
 
@@ -47,7 +56,11 @@ def order_ids_of(method: str, path: str, query: str) -> list[str]:
 
 
 class RateLimiter:
-    """A token bucket per bearer token (or per client address without one)."""
+    """A token bucket per authenticated account set, and one shared by every unauthenticated request.
+
+    Keyed by what the token grants, not by the header's spelling, so case or spacing variants of one token
+    share a bucket; at most MAX_BUCKETS are kept.
+    """
 
     def __init__(self, per_second: float, burst: int) -> None:
         self.per_second = per_second
@@ -57,7 +70,9 @@ class RateLimiter:
     def retry_after(self, key: str) -> int | None:
         """None when the request may go now; else the whole seconds to wait."""
         now = time.monotonic()
-        tokens, stamp = self._buckets.get(key, (float(self.burst), now))
+        tokens, stamp = self._buckets.pop(key, (float(self.burst), now))
+        if len(self._buckets) >= MAX_BUCKETS:
+            del self._buckets[next(iter(self._buckets))]  # dicts keep insertion order: the stalest goes
         tokens = min(float(self.burst), tokens + (now - stamp) * self.per_second)
         if tokens >= 1:
             self._buckets[key] = (tokens - 1, now)
@@ -79,9 +94,13 @@ class BrokerGateway:
             await self.app(scope, receive, send)
             return
         request_id = new_request_id()
+        method: str = scope["method"]
+        head = method == "HEAD"
+        # The app sees a GET (its routes declare GET only); the server, holding the original scope, sends
+        # the headers of that GET and no body.
+        scope = {**scope, "method": "GET"} if head else scope
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
-        method: str = scope["method"]
         path: str = unquote(scope["path"])
         query = scope.get("query_string", b"").decode("latin-1")
         logged = self.settings.sim and not path.startswith("/v1/sim")
@@ -100,6 +119,8 @@ class BrokerGateway:
                     self._log(scope, method, path, query, message["status"], None)
                 if fault is not None and fault["kind"] == "delay_after_apply":
                     await asyncio.sleep(fault["seconds"])
+            elif head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             await send(message)
 
         if fault is not None and fault["kind"] == "drop_connection":
@@ -107,7 +128,11 @@ class BrokerGateway:
                 self._log(scope, method, path, query, 0, None)
             await _drop(send)
             return
-        early = self._early_error(scope, fault)
+        early = self._early_error(scope, path, fault)
+        if early is None and scope["method"] in intake.BODY_METHODS:
+            body = await intake.read_body(receive)
+            early = body if isinstance(body, BrokerError) else intake.json_problem(body)
+            receive = intake.replay(body, receive) if isinstance(body, bytes) else receive
         if early is not None:
             state["log_code"] = early.code
             await self._answer_error(early, request_id, send_with_id)
@@ -122,18 +147,32 @@ class BrokerGateway:
                     await self._answer_error(BrokerError("INTERNAL", "unexpected server error"), request_id,
                                              send_with_id)
 
-    def _early_error(self, scope: Scope, fault: Any) -> BrokerError | None:
+    def _early_error(self, scope: Scope, path: str, fault: Any) -> BrokerError | None:
+        """The answer a request gets before its body is read, or None when it may go on."""
         if fault is not None and fault["kind"] == "error_before_apply":
             code = FAULT_ERROR_CODES.get(fault["status"], "INTERNAL")
             headers = {"retry-after": str(fault["retry_after"])} if code == "RATE_LIMITED" else {}
             return BrokerError(code, "simulated fault: nothing was applied", {}, headers)
-        if self.limiter is not None and scope["path"].startswith("/v1/"):
-            key = _client_key(scope)
+        if path.startswith("/v1/sim/") or path == "/v1/sim":
+            if not _on_loopback(scope):
+                # Simulation control resets worlds and sets tokens: only ever for a caller on this machine.
+                return BrokerError("NOT_FOUND", f"no route {path[:200]}")
+            return intake.declared_problem(scope)
+        if not path.startswith("/v1/"):
+            return intake.declared_problem(scope)
+        granted = self.trading.store.accounts_for_token(_bearer_token(scope))
+        scope["state"]["granted"] = granted
+        if self.limiter is not None:
+            key = ",".join(sorted(granted)) if granted else UNAUTHENTICATED_BUCKET
             wait = self.limiter.retry_after(key)
             if wait is not None:
                 return BrokerError("RATE_LIMITED", f"too many requests; retry after {wait} s",
                                    {"retry_after_seconds": wait}, {"retry-after": str(wait)})
-        return None
+        if not granted and intake.has_body(scope):
+            # A body is never read for a caller without a valid token. (Without a body the routes answer
+            # 401 themselves, after 404 and 405 for paths and methods that do not exist.)
+            return BrokerError("UNAUTHENTICATED", "missing or unknown bearer token")
+        return intake.declared_problem(scope)
 
     @staticmethod
     async def _answer_error(error: BrokerError, request_id: str, send: Send) -> None:
@@ -153,12 +192,16 @@ class BrokerGateway:
         })
 
 
-def _client_key(scope: Scope) -> str:
-    for name, value in scope.get("headers", []):
-        if name == b"authorization":
-            return hashlib.sha256(value).hexdigest()
-    client = scope.get("client") or ("?", 0)
-    return str(client[0])
+def _bearer_token(scope: Scope) -> str:
+    """The token of an `Authorization: Bearer <token>` header ("" without one)."""
+    scheme, _, token = (intake.header(scope, b"authorization") or b"").decode("latin-1").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _on_loopback(scope: Scope) -> bool:
+    """Whether the connection came in on a loopback address of this machine."""
+    server = scope.get("server") or ("", 0)
+    return str(server[0]) in LOOPBACK_HOSTS or str(server[0]).startswith("127.")
 
 
 async def _drop(send: Send) -> None:

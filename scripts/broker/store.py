@@ -1,8 +1,15 @@
-"""SQLite persistence: the schema, one connection serialized by a lock, and row-level reads and writes.
+"""SQLite persistence: one connection serialized by a lock, and row-level reads and writes.
 
-Every change to the broker's state runs inside `Store.transaction()`: one lock, one `BEGIN IMMEDIATE`,
-so a cancel and a fill of the same order can never interleave. WAL mode lets a killed process restart
-on the same file with every committed order, fill, cash figure and position as it was.
+Concurrency, as it really is: the routes are plain `def`, so FastAPI runs them on its threadpool, several
+at once. What keeps a cancel and a fill of one order from interleaving is `Store.transaction()`: the lock
+serializes this process's threads on the one connection, and `BEGIN IMMEDIATE` takes SQLite's write lock
+before the first read, so any other connection to the file (another process) waits for the commit instead
+of acting on what it read before. Reads (`Store.reading()`) take the lock and a deferred transaction: a
+consistent snapshot that, under WAL, never waits for another connection's writer. Tests fail when either
+guard is removed (tests/broker/test_transaction_guard.py).
+
+WAL mode lets a killed process restart on the same file with every committed order, fill, cash figure and
+position as it was. The file is opened by `dbfile.open_database` (one broker per file, integrity, schema).
 """
 
 from __future__ import annotations
@@ -18,101 +25,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from scripts.broker import dbfile
+from scripts.broker.schema import STATE_TABLES
 from scripts.models import OPEN_STATES
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS accounts (
-    account_id TEXT PRIMARY KEY,
-    cash_total TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS tokens (
-    token_hash TEXT NOT NULL,
-    account_id TEXT NOT NULL,
-    PRIMARY KEY (token_hash, account_id)
-);
-CREATE TABLE IF NOT EXISTS prices (
-    symbol TEXT PRIMARY KEY,
-    last TEXT NOT NULL,
-    prev_close TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS positions (
-    account_id TEXT NOT NULL,
-    symbol TEXT NOT NULL,
-    qty INTEGER NOT NULL,
-    cost_basis TEXT NOT NULL,
-    unsettled_qty INTEGER NOT NULL DEFAULT 0,
-    unsettled_day TEXT,
-    PRIMARY KEY (account_id, symbol)
-);
-CREATE TABLE IF NOT EXISTS orders (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    order_id TEXT NOT NULL UNIQUE,
-    account_id TEXT NOT NULL,
-    client_order_id TEXT,
-    request_hash TEXT,
-    symbol TEXT NOT NULL,
-    side TEXT NOT NULL,
-    type TEXT NOT NULL,
-    qty INTEGER NOT NULL,
-    limit_price TEXT,
-    filled_qty INTEGER NOT NULL DEFAULT 0,
-    cancelled_qty INTEGER NOT NULL DEFAULT 0,
-    filled_value TEXT NOT NULL DEFAULT '0',
-    fees_paid TEXT NOT NULL DEFAULT '0',
-    frozen_cash TEXT NOT NULL DEFAULT '0',
-    state TEXT NOT NULL,
-    reject_reason TEXT,
-    awaiting_match INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    UNIQUE (account_id, client_order_id)
-);
-CREATE INDEX IF NOT EXISTS orders_by_account ON orders (account_id, created_at DESC, seq DESC);
-CREATE INDEX IF NOT EXISTS orders_open ON orders (state) WHERE state IN ('NEW', 'WORKING');
-CREATE TABLE IF NOT EXISTS fills (
-    fill_id TEXT PRIMARY KEY,
-    order_id TEXT NOT NULL,
-    qty INTEGER NOT NULL,
-    price TEXT NOT NULL,
-    fee TEXT NOT NULL,
-    ts TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS fills_by_order ON fills (order_id, ts);
-CREATE TABLE IF NOT EXISTS state_history (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    order_id TEXT NOT NULL,
-    state TEXT NOT NULL,
-    ts TEXT NOT NULL,
-    reason TEXT
-);
-CREATE INDEX IF NOT EXISTS history_by_order ON state_history (order_id, id);
-CREATE TABLE IF NOT EXISTS faults (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL,
-    order_id TEXT,
-    path TEXT,
-    method TEXT,
-    seconds REAL NOT NULL DEFAULT 0,
-    status INTEGER NOT NULL DEFAULT 500,
-    retry_after INTEGER NOT NULL DEFAULT 1
-);
-CREATE TABLE IF NOT EXISTS request_log (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    ts TEXT NOT NULL,
-    method TEXT NOT NULL,
-    path TEXT NOT NULL,
-    query TEXT NOT NULL,
-    status INTEGER NOT NULL,
-    code TEXT,
-    account_id TEXT,
-    order_ids TEXT NOT NULL
-);
-"""
+# A request waits this long for another connection's write lock, then answers 503 SERVICE_UNAVAILABLE
+# with `retry`: short, because the one connection's lock makes every other request wait behind it.
+BUSY_TIMEOUT_SECONDS = 0.5
 
-# Tables a simulation reset empties (everything but the schema).
-STATE_TABLES = ("accounts", "tokens", "prices", "positions", "orders", "fills", "state_history", "faults",
-                "request_log")
+
+class StorageError(Exception):
+    """The database file cannot be used: the message is one line naming the file and what to do."""
 
 
 def token_hash(token: str) -> str:
@@ -194,28 +117,42 @@ class PositionRow:
 class Store:
     """One SQLite connection, serialized by a lock; `:memory:` for throwaway brokers."""
 
-    def __init__(self, path: str | Path = ":memory:") -> None:
+    def __init__(self, path: str | Path = ":memory:", *, exclusive: bool = True) -> None:
+        """Open (or create) the database; `StorageError` when the file cannot be used.
+
+        `exclusive=False` skips the one-broker-per-file lock: only for tests that need two connections.
+        """
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE), never implicit.
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        opened = dbfile.open_database(self.path, BUSY_TIMEOUT_SECONDS, exclusive=exclusive)
+        self._conn = opened.connection
         self._conn.row_factory = sqlite3.Row
-        if self.path != ":memory:":
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            # NORMAL under WAL survives a killed process; only a power cut can lose the last commits.
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(SCHEMA)
+        self._file_lock = opened.file_lock
+        self.note = opened.note
         self._depth = 0
+        self._grants: dict[str, frozenset[str]] = {}
+        self.reload_grants()
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            if self._file_lock is not None:
+                self._file_lock.close()  # closing the descriptor ends the flock
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A serialized write transaction; nested calls join the outer one."""
+        with self._joined("BEGIN IMMEDIATE") as db:
+            yield db
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A consistent read: the lock and a deferred transaction (under WAL it never waits for a writer)."""
+        with self._joined("BEGIN") as db:
+            yield db
+
+    @contextmanager
+    def _joined(self, begin: str) -> Iterator[sqlite3.Connection]:
         with self._lock:
             if self._depth:
                 self._depth += 1
@@ -224,7 +161,7 @@ class Store:
                 finally:
                     self._depth -= 1
                 return
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute(begin)
             self._depth = 1
             try:
                 yield self._conn
@@ -239,7 +176,7 @@ class Store:
     # --- meta --------------------------------------------------------------------------------------
 
     def get_meta(self, key: str) -> str | None:
-        with self._lock:
+        with self.reading():
             row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row["value"] if row else None
 
@@ -251,10 +188,17 @@ class Store:
     # --- accounts and tokens -----------------------------------------------------------------------
 
     def accounts_for_token(self, token: str) -> frozenset[str]:
-        with self._lock:
-            rows = self._conn.execute("SELECT account_id FROM tokens WHERE token_hash = ?",
-                                      (token_hash(token),)).fetchall()
-        return frozenset(row["account_id"] for row in rows)
+        """From memory: the gateway asks on the event loop, which must never wait for the lock or the disk."""
+        return self._grants.get(token_hash(token), frozenset()) if token else frozenset()
+
+    def reload_grants(self) -> None:
+        """Read the token table into memory again; called after every change to it."""
+        with self.reading() as db:
+            rows = db.execute("SELECT token_hash, account_id FROM tokens").fetchall()
+        grants: dict[str, set[str]] = {}
+        for row in rows:
+            grants.setdefault(row["token_hash"], set()).add(row["account_id"])
+        self._grants = {key: frozenset(accounts) for key, accounts in grants.items()}  # swapped in whole
 
     def ensure_account(self, account_id: str, cash_total: Decimal, token: str) -> None:
         """Create the account if it is missing and grant it to `token` (an existing balance is kept)."""
@@ -263,15 +207,23 @@ class Store:
                        (account_id, str(cash_total)))
             db.execute("INSERT OR IGNORE INTO tokens (token_hash, account_id) VALUES (?, ?)",
                        (token_hash(token), account_id))
+        self.reload_grants()
 
     def grant_only(self, account_id: str, token: str) -> None:
         """Make `token` the only one that grants `account_id`."""
         with self.transaction() as db:
             db.execute("DELETE FROM tokens WHERE account_id = ? AND token_hash != ?", (account_id, token_hash(token)))
+            db.execute("INSERT OR IGNORE INTO tokens (token_hash, account_id) VALUES (?, ?)",
+                       (token_hash(token), account_id))
+        self.reload_grants()
+
+    def has_account(self, account_id: str) -> bool:
+        with self.reading() as db:
+            return db.execute("SELECT 1 FROM accounts WHERE account_id = ?", (account_id,)).fetchone() is not None
 
     def has_accounts(self) -> bool:
-        with self._lock:
-            return self._conn.execute("SELECT 1 FROM accounts LIMIT 1").fetchone() is not None
+        with self.reading() as db:
+            return db.execute("SELECT 1 FROM accounts LIMIT 1").fetchone() is not None
 
     def cash_total(self, db: sqlite3.Connection, account_id: str) -> Decimal:
         row = db.execute("SELECT cash_total FROM accounts WHERE account_id = ?", (account_id,)).fetchone()
@@ -433,7 +385,7 @@ class Store:
                        tuple(fields.values()))
 
     def has_faults(self) -> bool:
-        with self._lock:
+        with self.reading():
             return self._conn.execute("SELECT 1 FROM faults LIMIT 1").fetchone() is not None
 
     def take_fault(self, method: str, path: str, order_ids: list[str], kinds: tuple[str, ...]) -> sqlite3.Row | None:
@@ -462,7 +414,7 @@ class Store:
             )
 
     def request_log(self) -> list[dict[str, Any]]:
-        with self._lock:
+        with self.reading():
             rows = self._conn.execute("SELECT * FROM request_log ORDER BY seq").fetchall()
         return [{**dict(row), "order_ids": json.loads(row["order_ids"])} for row in rows]
 

@@ -1,7 +1,9 @@
 """The broker's operations: place, cancel, move a price, and let the market's sessions act on open orders.
 
-Each operation is one serialized transaction on the store, so a cancel and a fill of the same order
-never interleave: 20 concurrent cancels of one order give one success and 19 `ORDER_NOT_CANCELLABLE`.
+Each operation is one serialized transaction on the store (`Store.transaction`: the lock, then
+`BEGIN IMMEDIATE`), read and written inside it, so a cancel and a fill of the same order never
+interleave: 20 concurrent cancels of one order give one success and 19 `ORDER_NOT_CANCELLABLE`.
+Methods are called from FastAPI's worker threads, several at once.
 """
 
 from __future__ import annotations
@@ -91,13 +93,19 @@ class Trading:
             # A simulated clock that went back starts counting session events over from there.
             self._processed_until = min(self._processed_until, now)
             return
-        events = self.clock.events(self._processed_until, now)
+        if not self.clock.events(self._processed_until, now):
+            # Nothing happens between: no transaction. (A thread applying events meanwhile covers a range
+            # inside this one, which had none, so it cannot be skipping anything.)
+            self._processed_until = max(self._processed_until, now)
+            return
         with self.store.transaction() as db:
+            # Read again under the lock: another thread may have applied these events while this one waited.
+            events = self.clock.events(self._processed_until, now)
             for event in events:
                 self._on_session_event(db, event)
             if events:
                 self.store.set_meta("processed_until", format_ts(now))
-        self._processed_until = now
+            self._processed_until = max(self._processed_until, now)
 
     def _on_session_event(self, db: sqlite3.Connection, event: rules.SessionEvent) -> None:
         ts = format_ts(event.moment)
@@ -156,9 +164,8 @@ class Trading:
                        if o.state == "WORKING" and matching.reached_by(o, price)]
             for order in matching.fill_priority(resting):
                 qty = min(order.remaining_qty, volume or order.remaining_qty)
-                assert order.limit_price is not None
-                ledger.apply_fill(self.store, db, self.fees, order, qty, order.limit_price, ts,
-                                  self.trading_day())
+                fill_price = order.limit_price if order.limit_price is not None else price
+                ledger.apply_fill(self.store, db, self.fees, order, qty, fill_price, ts, self.trading_day())
                 filled.append(order.order_id)
         return filled
 
@@ -192,12 +199,8 @@ class Trading:
                 "created_at": ts, "updated_at": ts,
             })
             self.store.add_history(db, order_id, "NEW", ts, None)
-            order = self.store.order(db, order_id)
-            assert order is not None
-            self._route_new_order(db, order, now)
-            order = self.store.order(db, order_id)
-        assert order is not None
-        return order, True
+            self._route_new_order(db, self._stored(db, order_id), now)
+            return self._stored(db, order_id), True
 
     def _check_order(self, db: sqlite3.Connection, request: PlaceOrderRequest, info: InstrumentInfo) -> Decimal:
         """Apply the market rules to a new order; returns the cash it must freeze."""
@@ -246,8 +249,7 @@ class Trading:
         if phase != "CONTINUOUS":
             return
         last, _ = self.price(db, order.symbol)
-        working = self.store.order(db, order.order_id)
-        assert working is not None
+        working = self._stored(db, order.order_id)
         if matching.is_marketable(working, last):
             ledger.apply_fill(self.store, db, self.fees, working, working.remaining_qty, last, ts,
                               self.trading_day())
@@ -256,8 +258,15 @@ class Trading:
 
     def get_order(self, granted: frozenset[str], order_id: str) -> OrderRow:
         self.catch_up()
-        with self.store.transaction() as db:
+        with self.store.reading() as db:
             return self._granted_order(db, granted, order_id)
+
+    def _stored(self, db: sqlite3.Connection, order_id: str) -> OrderRow:
+        """An order this transaction wrote; its absence is a fault, never something to carry on past."""
+        order = self.store.order(db, order_id)
+        if order is None:
+            raise RuntimeError(f"order {order_id} is missing inside the transaction that wrote it")
+        return order
 
     def _granted_order(self, db: sqlite3.Connection, granted: frozenset[str], order_id: str) -> OrderRow:
         order = self.store.order(db, order_id) if ORDER_ID.match(order_id) else None
@@ -293,9 +302,7 @@ class Trading:
                                    {"state": filled.state})
             else:
                 released = ledger.close_open_order(self.store, db, order, "CANCELLED", ts, None)
-                cancelled = self.store.order(db, order_id)
-                assert cancelled is not None
-                return CancelOutcome(cancelled, released)
+                return CancelOutcome(self._stored(db, order_id), released)
         raise race
 
     def cancel_many(self, granted: frozenset[str], account_id: str, order_ids: list[str] | None,
@@ -305,7 +312,7 @@ class Trading:
             raise BrokerError("ACCOUNT_NOT_FOUND", f"account {account_id} not found")
         self.catch_up()
         if order_ids is None:
-            with self.store.transaction() as db:
+            with self.store.reading() as db:
                 rows = self.store.list_orders(db, [account_id], ["NEW", "WORKING"], symbol, side, None, None, 10_000)
             order_ids = [row.order_id for row in reversed(rows)]
         items: list[BatchItem] = []

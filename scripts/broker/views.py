@@ -36,7 +36,7 @@ def orders(trading: Trading, db: sqlite3.Connection, rows: list[OrderRow]) -> li
 
 
 def order(trading: Trading, row: OrderRow) -> Order:
-    with trading.store.transaction() as db:
+    with trading.store.reading() as db:
         return orders(trading, db, [row])[0]
 
 
@@ -81,7 +81,7 @@ def positions(trading: Trading, db: sqlite3.Connection, account_id: str) -> list
 
 
 def account(trading: Trading, account_id: str) -> Account:
-    with trading.store.transaction() as db:
+    with trading.store.reading() as db:
         total = trading.store.cash_total(db, account_id)
         frozen = trading.store.frozen_cash(db, account_id)
         held = positions(trading, db, account_id)
@@ -100,7 +100,7 @@ def instrument(trading: Trading, info: InstrumentInfo) -> Instrument:
 
 
 def quote(trading: Trading, info: InstrumentInfo) -> Quote:
-    with trading.store.transaction() as db:
+    with trading.store.reading() as db:
         last, prev_close = trading.price(db, info.symbol)
         limit_down, limit_up = trading.band(db, info)
     # The paper market has no order book: one tick either side of the last price, inside the band.

@@ -28,6 +28,12 @@ def reset(trading: Trading, world: SimWorld, default_token: str) -> dict[str, st
         # A world that does not load leaves the old one in place, its clock included.
         trading.restore_clock_state(saved)
         raise
+    except sqlite3.IntegrityError as error:
+        # The database's own rules (schema.py) refused a row the checks above let through.
+        trading.restore_clock_state(saved)
+        raise _invalid(["world"], f"the world breaks a rule of the database: {str(error)[:200]}") from None
+    finally:
+        trading.store.reload_grants()
 
 
 def load(trading: Trading, world: SimWorld, default_token: str) -> dict[str, str]:

@@ -186,7 +186,8 @@ def test_a_restart_with_a_new_token_revokes_the_old_one_and_the_new_one_sees_the
 
 def test_a_restart_grants_no_token_an_account_that_the_world_did_not_grant_it(tmp_path: Path) -> None:
     """A world of two accounts, each under its own token (not the startup one): who may read which account
-    is part of the state, so a restart must not widen it."""
+    is part of the state, so a restart must not widen it — except that the startup token is always the
+    authority for acc_default (issue 13: a --sim restart honours the current TRADING_API_TOKEN)."""
     db, stderr = tmp_path / "broker.db", tmp_path / "stderr.txt"
     world = {"now": WORLD["now"], "accounts": [
         {"account_id": ACCOUNT, "token": "world-token-default", "cash": "1000.00"},
@@ -206,4 +207,5 @@ def test_a_restart_grants_no_token_an_account_that_the_world_did_not_grant_it(tm
                       ("world-token-default", ACCOUNT): 200, ("world-token-default", "acc_other"): 404,
                       ("world-token-other", ACCOUNT): 404, ("world-token-other", "acc_other"): 200}
     with broker_process(db, TOKEN, sim=True, stderr_path=stderr) as second:
-        assert access(second) == before
+        assert access(second) == {**before, (TOKEN, ACCOUNT): 200, (TOKEN, "acc_other"): 404,
+                                  ("world-token-default", ACCOUNT): 401, ("world-token-default", "acc_other"): 401}

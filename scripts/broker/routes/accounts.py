@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from scripts.broker import views
-from scripts.broker.clock import format_ts
+from scripts.broker.clock import format_ts, parse_ts
 from scripts.broker.deps import GrantedDep, TradingDep, note_for_log
 from scripts.broker.errors import BrokerError
 from scripts.broker.reference import normalize_symbol
@@ -30,6 +30,9 @@ from scripts.models import (
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 MAX_PAGE = 500
 MAX_BATCH = 500
+MAX_SEQ = 2**63 - 1  # SQLite's largest integer
+# Any time an order can carry (and far enough from year 1 and 9999 that a time zone shift cannot overflow).
+EARLIEST_SINCE_YEAR, LATEST_SINCE_YEAR = 1970, 2999
 
 
 
@@ -40,17 +43,19 @@ def _require(granted: frozenset[str], account_id: str) -> None:
 
 
 @router.get("/{account_id}", response_model=Account, responses=documented_errors("ACCOUNT_NOT_FOUND"))
-async def get_account(account_id: str, request: Request, trading: TradingDep, granted: GrantedDep) -> Response:
+def get_account(account_id: str, request: Request, trading: TradingDep, granted: GrantedDep) -> Response:
     note_for_log(request, account_id=account_id)
     _require(granted, account_id)
+    trading.catch_up()
     return model_response(views.account(trading, account_id))
 
 
 @router.get("/{account_id}/positions", response_model=PositionList,
             responses=documented_errors("ACCOUNT_NOT_FOUND"))
-async def get_positions(account_id: str, request: Request, trading: TradingDep, granted: GrantedDep) -> Response:
+def get_positions(account_id: str, request: Request, trading: TradingDep, granted: GrantedDep) -> Response:
     note_for_log(request, account_id=account_id)
     _require(granted, account_id)
+    trading.catch_up()
     return model_response(PositionList(positions=views.account(trading, account_id).positions))
 
 
@@ -70,14 +75,29 @@ def _cursor(cursor: str | None) -> tuple[str, int] | None:
         return None
     try:
         created_at, _, seq = base64.urlsafe_b64decode(cursor.encode()).decode().rpartition("|")
+        parse_ts(created_at)
+        # ASCII digits in SQLite's integer range: anything else is no cursor this server gave.
+        if not seq.isascii() or not seq.isdigit() or int(seq) > MAX_SEQ:
+            raise ValueError(seq)
         return created_at, int(seq)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise BrokerError("VALIDATION_ERROR", "cursor is not one this server gave",
                           {"errors": [{"loc": ["query", "cursor"], "msg": "invalid cursor"}]}) from None
 
 
+def _since(since: datetime | None) -> str | None:
+    """`since` as the stored text; a time outside the years orders can have is a VALIDATION_ERROR, not a 500."""
+    if since is None:
+        return None
+    if not EARLIEST_SINCE_YEAR <= since.year <= LATEST_SINCE_YEAR:
+        years = f"{EARLIEST_SINCE_YEAR}..{LATEST_SINCE_YEAR}"
+        raise BrokerError("VALIDATION_ERROR", f"since must fall in the years {years}",
+                          {"errors": [{"loc": ["query", "since"], "msg": "out of range"}]})
+    return format_ts(since if since.tzinfo else since.replace(tzinfo=SHANGHAI))
+
+
 @router.get("/{account_id}/orders", response_model=OrderList, responses=documented_errors("ACCOUNT_NOT_FOUND"))
-async def list_orders(
+def list_orders(
     account_id: str,
     request: Request,
     trading: TradingDep,
@@ -93,8 +113,9 @@ async def list_orders(
     _require(granted, account_id)
     states = _states(status)
     after = _cursor(cursor)
-    since_ts = format_ts(since if since.tzinfo else since.replace(tzinfo=SHANGHAI)) if since else None
-    with trading.store.transaction() as db:
+    since_ts = _since(since)
+    trading.catch_up()
+    with trading.store.reading() as db:
         rows = trading.store.list_orders(db, [account_id], states, normalize_symbol(symbol) if symbol else None,
                                          side, since_ts, after, limit + 1)
         page = rows[:limit]
@@ -108,7 +129,7 @@ async def list_orders(
 
 @router.delete("/{account_id}/orders", response_model=BatchCancelResult,
                responses=documented_errors("ACCOUNT_NOT_FOUND"))
-async def cancel_orders(
+def cancel_orders(
     account_id: str,
     request: Request,
     trading: TradingDep,
@@ -137,8 +158,8 @@ async def cancel_orders(
             snapshot = views.cancelled(trading, item.outcome.order, item.outcome.released)
             results.append(BatchCancelItem(order_id=item.order_id, ok=True, order=snapshot))
         else:
-            assert item.error is not None
-            error: ErrorBody = item.error.body(request_id)
+            failure = item.error or BrokerError("INTERNAL", "the cancel ended with neither an outcome nor an error")
+            error: ErrorBody = failure.body(request_id)
             results.append(BatchCancelItem(order_id=item.order_id, ok=False, error=error))
     return model_response(BatchCancelResult(results=results))
 

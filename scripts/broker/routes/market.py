@@ -17,7 +17,7 @@ router = APIRouter(tags=["market"])
 
 
 @router.get("/v1/instruments", response_model=InstrumentList, responses=documented_errors())
-async def find_instruments(
+def find_instruments(
     trading: TradingDep,
     granted: GrantedDep,
     q: Annotated[str, Query(min_length=1, max_length=32, description="A code, a name or part of a name")],
@@ -29,20 +29,23 @@ async def find_instruments(
 
 @router.get("/v1/instruments/{symbol}", response_model=Instrument,
             responses=documented_errors("INSTRUMENT_NOT_FOUND"))
-async def get_instrument(symbol: str, trading: TradingDep, granted: GrantedDep) -> Response:
+def get_instrument(symbol: str, trading: TradingDep, granted: GrantedDep) -> Response:
     return model_response(views.instrument(trading, instrument(symbol)))
 
 
 @router.get("/v1/quotes/{symbol}", response_model=Quote, responses=documented_errors("INSTRUMENT_NOT_FOUND"))
-async def get_quote(symbol: str, trading: TradingDep, granted: GrantedDep) -> Response:
+def get_quote(symbol: str, trading: TradingDep, granted: GrantedDep) -> Response:
+    trading.catch_up()
     return model_response(views.quote(trading, instrument(symbol)))
 
 
 @router.get("/v1/market/status", response_model=MarketStatus, responses=documented_errors())
-async def get_market_status(trading: TradingDep, granted: GrantedDep) -> Response:
+def get_market_status(trading: TradingDep, granted: GrantedDep) -> Response:
+    trading.catch_up()
     return model_response(views.market_status(trading))
 
 
 @router.get("/healthz", response_model=Health)
 async def healthz() -> Response:
+    # On the event loop and touching nothing: it answers at once even while the database is locked.
     return model_response(Health())

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1/orders", tags=["orders"])
     **documented_errors("ACCOUNT_NOT_FOUND", "INSTRUMENT_NOT_FOUND", "INVALID_QUANTITY", "PRICE_OUT_OF_LIMIT",
                         "INSUFFICIENT_CASH", "INSUFFICIENT_POSITION", "IDEMPOTENCY_CONFLICT"),
 })
-async def place_order(body: PlaceOrderRequest, request: Request, trading: TradingDep,
+def place_order(body: PlaceOrderRequest, request: Request, trading: TradingDep,
                       granted: GrantedDep) -> Response:
     note_for_log(request, account_id=body.account_id)
     row, created = trading.place(granted, body)
@@ -26,7 +26,7 @@ async def place_order(body: PlaceOrderRequest, request: Request, trading: Tradin
 
 
 @router.get("/{order_id}", response_model=Order, responses=documented_errors("ORDER_NOT_FOUND"))
-async def get_order(order_id: str, request: Request, trading: TradingDep, granted: GrantedDep) -> Response:
+def get_order(order_id: str, request: Request, trading: TradingDep, granted: GrantedDep) -> Response:
     note_for_log(request, order_ids=[order_id])
     row = trading.get_order(granted, order_id)
     note_for_log(request, account_id=row.account_id)
@@ -35,7 +35,7 @@ async def get_order(order_id: str, request: Request, trading: TradingDep, grante
 
 @router.delete("/{order_id}", response_model=CancelledOrder, responses=documented_errors(
     "ORDER_NOT_FOUND", "ORDER_NOT_CANCELLABLE", "CANCEL_FAILED", "CANCEL_NOT_ALLOWED_NOW"))
-async def cancel_order(order_id: str, request: Request, trading: TradingDep, granted: GrantedDep) -> Response:
+def cancel_order(order_id: str, request: Request, trading: TradingDep, granted: GrantedDep) -> Response:
     note_for_log(request, order_ids=[order_id])
     outcome = trading.cancel(granted, order_id)
     note_for_log(request, account_id=outcome.order.account_id)
