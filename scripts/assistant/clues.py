@@ -5,10 +5,10 @@ ordinals, 全部. Pure text work over the account's own order names and id tails
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from scripts.assistant import phrases as p
+from scripts.assistant.lexicon import fold as fold_text
 from scripts.assistant.numerals import NumberMention, chinese_number, number_mentions
 from scripts.assistant.stock_names import ENGLISH_NAMES, NICKNAMES
 
@@ -43,6 +43,7 @@ class Clues:
     single: bool = False  # "撤一个": one of them
     additive: bool = False  # "也": these as well as the orders just talked about
     other: bool = False  # "另外那笔": not the orders just talked about
+    back: bool = False  # "就刚才问的那笔", "就这笔": the orders just talked about
     unknown_words: tuple[str, ...] = ()  # words left unexplained: maybe a stock the account has no order in
     extended_names: tuple[tuple[str, str], ...] = ()  # (name part, the longer word around it) to look up
     said: tuple[str, ...] = ()  # the user's own words for the clues, to echo back
@@ -55,13 +56,12 @@ class Clues:
     def points(self) -> bool:
         """Anything that picks orders out."""
         return bool(self.order_ids or self.narrows() or self.recent or self.earliest or self.ordinals
-                    or self.last_of_list or self.other)
+                    or self.last_of_list or self.other or self.back)
 
 
 def fold(text: str) -> str:
-    """NFKC (full-width letters, digits and punctuation become plain), lower case, Chinese stops as commas."""
-    folded = unicodedata.normalize("NFKC", text).lower()
-    return folded.replace("。", ",").replace("、", ",").replace("：", ":").strip()
+    """The lexicon's folding (NFKC, traditional → simplified, lower case), Chinese stops as commas."""
+    return fold_text(text).replace("。", ",").replace("、", ",").replace("：", ":").strip()
 
 
 class _Work:
@@ -85,6 +85,7 @@ def extract_clues(text: str, names: tuple[str, ...] = (), tails: frozenset[str] 
     """Every clue in (folded) `text`: ids, codes, names, side, prices and quantities, recency, ordinals, 全部."""
     work = _Work(text)
     said: list[str] = []
+    back = bool(work.take_all(p.BACK_REFERENCE))
     ids = [match[0] for match in work.take_all(p.FULL_ID)]
     ids += [match[1] for match in work.take_all(p.PREFIXED_SHORT_ID)]
     for match in list(p.TOKEN8.finditer(work.text)):
@@ -120,7 +121,7 @@ def extract_clues(text: str, names: tuple[str, ...] = (), tails: frozenset[str] 
         everything=bool(p.EVERYTHING.search(rest)),
         plural=bool(p.PLURAL.search(rest)) or len(ids) > 1 or len(ordinals) > 1 or recent > 1,
         single=bool(p.SINGLE.search(rest)), additive=bool(p.ADDITIVE.search(rest)),
-        other=bool(p.OTHER.search(rest)), unknown_words=tuple(unknown), extended_names=tuple(extended),
+        other=bool(p.OTHER.search(rest)), back=back, unknown_words=tuple(unknown), extended_names=tuple(extended),
         said=tuple(dict.fromkeys(said)),
     )
 

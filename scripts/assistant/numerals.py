@@ -22,7 +22,8 @@ _CN_DIGIT = "零〇一壹二贰两三叁四五六七八九"
 NUMBER = (r"(?P<num>\d+(?:,\d{3})*(?:\.\d+)?(?:\s*[万千百](?![" + _CN_DIGIT + r"]))?"
           r"|[" + _CN + r"]+(?:点[" + _CN_DIGIT + r"]+)?)")
 # 11块3, 11块30, 11块3毛: yuan and jiao
-YUAN_JIAO = re.compile(r"(?P<yuan>\d+|[" + _CN + r"]+)\s*块\s*(?P<jiao>\d{1,2}|[" + _CN_DIGIT + r"])(?:毛|角)?(?!\d)")
+YUAN_JIAO = re.compile(r"(?P<yuan>\d+|[" + _CN + r"]+)\s*块\s*(?P<jiao>\d{1,2}|[" + _CN_DIGIT + r"])(?:毛|角)?"
+                       r"(?:\s*(?P<fen>\d|[" + _CN_DIGIT + r"])分?)?(?!\d)")
 MENTION = re.compile(
     r"(?P<before>价格|价位|限价|挂价|报价|价钱|单价|价|@|at|price)?\s*(?:是|为|在)?\s*" + NUMBER
     + r"\s*(?P<unit>股|手|元|块钱|块|rmb|yuan|shares?|lots?)?", re.IGNORECASE)
@@ -91,8 +92,9 @@ def number_mentions(text: str) -> list[NumberMention]:
     found: list[NumberMention] = []
     for match in YUAN_JIAO.finditer(text):
         yuan, jiao = _value(match["yuan"]), _value(match["jiao"])
-        if yuan is not None and jiao is not None:
-            fraction = jiao / 10 if len(match["jiao"]) == 1 else jiao / 100
+        fen = _value(match["fen"]) if match["fen"] else Decimal(0)
+        if yuan is not None and jiao is not None and fen is not None:
+            fraction = jiao / 10 + fen / 100 if len(match["jiao"]) == 1 else jiao / 100
             found.append(NumberMention((yuan + fraction).quantize(Decimal("0.01")), "price", match.group(0)))
     text = YUAN_JIAO.sub(" ", text)
     for match in MENTION.finditer(text):

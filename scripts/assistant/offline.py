@@ -10,6 +10,7 @@ reply put in front of the user (a numbered list, a preview awaiting a yes) is ke
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 from scripts.assistant.clues import Clues
@@ -17,6 +18,7 @@ from scripts.assistant.conversation import Context, positions_from_numbers, with
 from scripts.assistant.core import EngineAnswer
 from scripts.assistant.gate import DropReason
 from scripts.assistant.intent import Intent, Request, read_request
+from scripts.assistant.lexicon import fold
 from scripts.assistant.lookups import look_up_names
 from scripts.assistant.replies import ReplyClass, ReplyKind
 from scripts.assistant.resolve import (
@@ -27,12 +29,13 @@ from scripts.assistant.resolve import (
     names_of,
     narrow,
     orders_about,
-    resolve_candidates,
     tails_of,
 )
+from scripts.assistant.scoping import excluded_ids, resolve_request
 from scripts.assistant.sessions import no_cancel_until
+from scripts.assistant.sounds import sounded
 from scripts.assistant.tools import ToolBox, ToolResult
-from scripts.messages import render
+from scripts.messages import render, render_error
 
 LIST_LIMIT = 200  # the list_orders tool's largest page: a day's orders, far more than anyone keeps open
 
@@ -59,8 +62,13 @@ class OfflineEngine:
         if listing.is_error:
             return EngineAnswer(_error_text(listing))
         orders: list[Order] = listing.content["orders"]
-        request = read_request(text, names_of(orders), tails_of(orders))
-        if request.intent in (Intent.CANCEL, Intent.ORDER_DETAIL):
+        request = read_request(text, names_of(orders), tails_of(orders), has_list=bool(before.shown),
+                               batch=len(before.previewed) > 1)
+        if request.intent in (Intent.CANCEL, Intent.ORDER_DETAIL, Intent.QUOTE, Intent.NONE):
+            heard = sounded(request.clues, fold(text), names_of(orders))
+            if heard is not request.clues:  # "撤掉zhaohang", "gzmt那笔", "比亚笛": read again with the name
+                request = replace(request, clues=heard,
+                                  intent=Intent.CANCEL if request.cancel_verb else request.intent)
             request = replace(request, clues=look_up_names(self.tools, request.clues))
         answer = self._answer(request, reply, orders, before)
         if reply.kind is ReplyKind.DENY and reply.answer.extra and self.tools.gate.pending is None:
@@ -75,11 +83,12 @@ class OfflineEngine:
     def _answer(self, request: Request, reply: ReplyClass, orders: list[Order], before: Context) -> str:
         clues = positions_from_numbers(request.clues, before.shown)
         request = replace(request, clues=clues)
-        new_request = request.intent in (Intent.ORDERS, Intent.ORDER_DETAIL, Intent.ACCOUNT) or (
-            request.intent is Intent.CANCEL and (clues.points() or clues.everything))
-        refused = request.intent is Intent.REFUSE or (reply.kind is ReplyKind.DENY and not new_request)
+        new_request = request.intent in (Intent.ORDERS, Intent.ORDER_DETAIL, Intent.ACCOUNT, Intent.QUOTE) or (
+            request.intent is Intent.CANCEL and (clues.points() or clues.everything or request.scope.targets()))
+        refused = request.intent is Intent.REFUSE or (reply.kind is ReplyKind.DENY and not new_request) or (
+            reply.kind is ReplyKind.DENY and bool(request.kept_out) and len(before.previewed) > 1)
         if before.previewed:
-            if refused and request.exclude.narrows() and len(before.previewed) > 1:
+            if refused and (request.exclude.narrows() or request.kept_out) and len(before.previewed) > 1:
                 return self._keep_some(request, orders, before)
             if refused:
                 return self._declined(before.previewed)
@@ -103,6 +112,10 @@ class OfflineEngine:
             return render("nothing_pending", confirming=False)
         if request.intent is Intent.ACCOUNT:
             return self._account(request)
+        if request.intent in (Intent.PLACE, Intent.MODIFY, Intent.UNDO, Intent.FEE):
+            return render("unsupported", kind=request.intent.value)
+        if request.intent is Intent.QUOTE:
+            return self._quote(request, orders)
         if request.intent is Intent.ORDERS:
             return self._list(request, orders)
         if request.intent is Intent.ORDER_DETAIL:
@@ -120,6 +133,8 @@ class OfflineEngine:
         kind = "open" if request.open_only else "filled" if request.filled_only else "all"
         listed = chronological([order for order in orders if kind == "all" or (
             is_open(order) if kind == "open" else (order.get("filled_qty") or 0) > 0)])
+        if request.scope.list_order == "newest":
+            listed.reverse()  # "最新的在前": numbered as the user asked, so "第二个" is theirs
         self.context = Context(shown=tuple(listed))
         return render("order_list", orders=listed, kind=kind)
 
@@ -141,10 +156,13 @@ class OfflineEngine:
         return asides
 
     def _keep_some(self, request: Request, orders: list[Order], before: Context) -> str:
-        """"茅台的别撤" about a batch: the batch without those orders, confirmed anew."""
+        """"茅台的别撤", "2不要", "第三笔先别撤" about a batch: the batch without those, confirmed anew."""
         current = {order["order_id"]: order for order in orders}
         batch = [current[order_id] for order_id in before.previewed if order_id in current]
-        kept = narrow(request.exclude, batch)
+        shown = [current.get(order["order_id"], order) for order in before.shown] or chronological(batch)
+        kept_ids = excluded_ids(request.kept_out, batch, shown, tuple(fold(n) for n in names_of(orders)),
+                                frozenset(tails_of(orders)))
+        kept = [order for order in batch if order["order_id"] in kept_ids] or narrow(request.exclude, batch)
         rest = [order for order in batch if order not in kept and is_open(order)]
         if not kept or not rest:
             return self._declined(before.previewed)
@@ -184,8 +202,11 @@ class OfflineEngine:
             open_orders = chronological([order for order in orders if is_open(order)])
             self.context = Context(shown=tuple(open_orders))
             return render("order_list", orders=open_orders, kind="open")
-        found = resolve_candidates(clues, orders, exclude=request.exclude, shown=before.shown, focus=before.focus)
-        found = with_context(found, clues, orders, before)
+        found = with_context(resolve_request(request, orders, before.shown, before.focus), clues, orders, before)
+        if request.scope.only and len(before.previewed) > 1 and found.kind == "match":
+            # "只撤平安银行的" at a batch awaiting a yes: narrowed within the batch, never beyond it
+            within = tuple(order for order in found.orders if order["order_id"] in before.previewed)
+            found = replace(found, orders=within, plural=True) if within else Resolution("none")
         opening = self._not_found_ids(found) + self._finished_text(found, orders)
         if found.kind == "newest_finished":
             open_orders = chronological(found.orders)
@@ -199,7 +220,8 @@ class OfflineEngine:
             open_orders = chronological([order for order in orders if is_open(order)])
             self.context = Context(shown=tuple(open_orders))
             return render("no_candidates", clue=_clue(clues), open_orders=open_orders)
-        answer = self._propose_or_ask(list(found.orders), found.plural, clues)
+        answer = self._propose_or_ask(list(found.orders), found.plural or request.scope.keep_rest, clues,
+                                      request.scope.count)
         return "\n".join([*[part for part in opening if part], answer])
 
     def _not_found_ids(self, found: Resolution) -> list[str]:
@@ -207,8 +229,13 @@ class OfflineEngine:
         texts = []
         for order_id in found.unknown_ids:
             result = self.tools.call("get_order", {"order_id": order_id})
-            texts.append(_error_text(result) if result.is_error else render("order_detail", orders=[result.content],
-                                                                             clue=None))
+            if result.is_error and result.content["error"].get("code") == "ORDER_NOT_FOUND":
+                # The id the user typed, named back: they can see which one was wrong.
+                texts.append(render_error({"code": "ORDER_NOT_FOUND", "recovery_hint": "fix_input"},
+                                          order_id=order_id[:40]))
+            else:
+                texts.append(_error_text(result) if result.is_error else render(
+                    "order_detail", orders=[result.content], clue=None))
         return texts
 
     def _finished_text(self, found: Resolution, orders: list[Order]) -> list[str]:
@@ -221,9 +248,14 @@ class OfflineEngine:
 
     # --- proposing, asking, executing ----------------------------------------------------------------
 
-    def _propose_or_ask(self, orders: list[Order], plural: bool, clues: Clues) -> str:
+    def _propose_or_ask(self, orders: list[Order], plural: bool, clues: Clues, count: int | None = None) -> str:
+        """A preview when the words determine exactly these orders; otherwise the numbered question.
+        A number the user said must match: "撤三笔" with five candidates asks which."""
         orders = chronological(orders)
-        if len(orders) == 1 or plural:
+        if count is not None and count != len(orders):
+            return render("count_mismatch", said=count, found=len(orders)) + "\n" + self._ask_choice(
+                orders, _clue(clues))
+        if len(orders) == 1 or plural or count == len(orders):
             return self._propose(orders)
         return self._ask_choice(orders, _clue(clues))
 
@@ -290,6 +322,38 @@ class OfflineEngine:
                 text += "\n" + render("reconfirm", count=len(previewed))
         return text
 
+    def _quote(self, request: Request, orders: list[Order]) -> str:
+        """"比亚迪现在多少钱", "宁德跌了没": the price now, from the quote of the stock named."""
+        symbols = list(request.clues.symbols)
+        for mention in request.clues.names:
+            symbols += (list(mention.symbols)[:1] or [o["symbol"] for o in orders if _named(o, mention.names)][:1]
+                        or self._symbol_of(mention.names[0] if mention.names else mention.text))
+        symbols = list(dict.fromkeys(symbols))
+        if not symbols:
+            return render("not_understood")
+        # "那它的买单撤了吧" next: the orders in the stock just quoted
+        self.context = Context(focus=tuple(o["order_id"] for o in orders if o["symbol"] in symbols and is_open(o)))
+        parts = []
+        for symbol in symbols[:3]:
+            result = self.tools.call("get_quote", {"symbol": symbol})
+            if result.is_error:
+                parts.append(_error_text(result))
+                continue
+            quote = result.content
+            name = next((o["name"] for o in orders if o["symbol"] == symbol), None) or self._name_of(symbol)
+            parts.append(render("quote", quote=quote, stock=name, change=_change(quote)))
+        return "\n".join(parts)
+
+    def _symbol_of(self, name: str) -> list[str]:
+        found = self.tools.call("find_instruments", {"query": name})
+        instruments = [] if found.is_error else found.content.get("instruments", [])
+        return [str(instruments[0]["symbol"])] if instruments else []
+
+    def _name_of(self, symbol: str) -> str:
+        found = self.tools.call("find_instruments", {"query": symbol})
+        instruments = [] if found.is_error else found.content.get("instruments", [])
+        return str(instruments[0]["name"]) if instruments else symbol
+
     def _aside(self, text: str) -> str:
         """What a yes also asked ("确认。顺便看下持仓"): answered when it is a question about the account or
         the orders; a remark ("以后这种不用问我") needs no answer."""
@@ -318,6 +382,21 @@ class OfflineEngine:
         if request.positions:
             parts.append(render("positions", positions=account.get("positions", [])))
         return "\n".join(parts)
+
+
+def _named(order: Order, names: tuple[str, ...]) -> bool:
+    return any(name and name in fold(order.get("name") or "") for name in names)
+
+
+def _change(quote: dict[str, Any]) -> str:
+    """"涨 1.25 元（+0.69%）", "跌 …", "与昨收持平" — against the previous close."""
+    last, prev = Decimal(str(quote["last"])), Decimal(str(quote["prev_close"]))
+    delta = last - prev
+    if delta == 0 or prev == 0:
+        return "与昨收持平"
+    percent = (delta / prev * 100).quantize(Decimal("0.01"))
+    word = "涨" if delta > 0 else "跌"
+    return f"{word} {abs(delta):.2f} 元（{'+' if delta > 0 else ''}{percent}%）"
 
 
 def _distinct_failures(results: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -17,8 +17,9 @@ PREFIXED_CODE = re.compile(r"^(?:sh|sz|bj)\d{6}$")
 CODE = re.compile(r"(?<![0-9a-z])(?:(?:sh|sz|bj)\s?)?(\d{6})(?:\s?\.\s?(?:sh|sz|bj)(?![a-z]))?"
                   r"(?![0-9.,]|\s*[股手元块万千])")
 CLOCK_TIME = re.compile(r"(?<![0-9])([01]?\d|2[0-3])[:：]([0-5]\d)(?::[0-5]\d)?(?![0-9])")
+# 9点半, 9点50分, 九点五十分, 9点50 (two digits after 点 read as minutes in trading hours, not 9.50)
 SPOKEN_TIME = re.compile(r"(?<![0-9])([01]?\d|2[0-3]|[一二两三四五六七八九十]{1,3})点"
-                         r"(半|(\d{1,2}|[一二三四五六七八九十零]{1,3})分)")
+                         r"(半|(\d{2}(?=\D|$)|(?:\d{1,2}|[一二三四五六七八九十零]{1,3})(?=分))分?)")
 
 # --- what the user refuses, keeps, or says in passing ---------------------------------------------------
 # Any of these makes a clause a refusal (or, with a target in it, an exclusion: "卖单留着").
@@ -33,9 +34,6 @@ REFUSAL_ALONE = frozenset({"不", "不要", "不要了", "不用", "不行", "�
                            "nope", "cancel", "cancel that", "不撤", "别"})
 # A clause that only gives context about what was meant, not a target: "本来想买300股".
 COUNTERFACTUAL = re.compile(r"本来|原本|本想|原想|原来想|打算|以为")
-EXCEPT_BEFORE = re.compile(r"除了?(?P<x>.+?)(?:以外|之外|外|(?=其他|其余|别的|剩下|都|全)|$)")
-EXCEPT_AFTER = re.compile(r"(?P<x>[^,]+?)除外")
-EXCEPT_EN = re.compile(r"\b(?:except(?: for)?|but not|other than|apart from)\b(?P<x>[^,]+)")
 CORRECTION_MARK = re.compile(r"(不对|搞错了|弄错了|说错了|看错了)(?=.)")
 NOT_THIS_BUT = re.compile(r"(不是[^,]+?)((?:而)?是)")
 
@@ -45,6 +43,7 @@ CANCEL_VERB = re.compile(
     r"\bcancel|\bkill\b|\bwithdraw|\bpull\b|\bremove\b|\brevoke\b|\bdrop\b")
 QUESTION = re.compile(
     r"\?|吗|么|多少|几笔|几个|几单|哪些|哪几|什么|怎么样|如何|状态|情况|查|看|瞧|列|显示|告诉我|有没有|是否|"
+    r"多久|多长时间|了没|没(?:有)?(?=$|,)|"
     r"\bshow\b|\blist\b|\bwhat\b|\bhow\b|\bwhich\b|\bstatus\b|\bcheck\b|\bview\b|\bdisplay\b")
 ORDERS_TOPIC = re.compile(r"委托|挂单|订单|单子|单|挂着|挂的|\borders?\b")
 OPEN_ONLY = re.compile(r"没成交|未成交|没有成交|还没成交|挂着|挂单|可撤|能撤|可以撤|还在|在途|待成交|没撤|"
@@ -52,7 +51,8 @@ OPEN_ONLY = re.compile(r"没成交|未成交|没有成交|还没成交|挂着|�
 LISTING_CANCELLABLE = re.compile(r"哪些.*(?:可以|能|可)撤|(?:可以|能|可)撤的.*(?:哪些|什么|几|多少)|"
                                  r"什么.*(?:可以|能)撤|"
                                  r"\bwhat can i cancel\b|\bwhich .*can .*cancel")
-FILLED_ONLY = re.compile(r"(?:哪些|哪几|什么|哪个).{0,6}成交了|成交了的|已成交的|已经成交的|成交了几|几笔成交|"
+FILLED_ONLY = re.compile(r"(?:哪些|哪几|什么|哪个).{0,6}成交了|成交了(?:哪些|哪几|什么|多少)|成交了的|已成交的|"
+                         r"已经成交的|成交了几|几笔成交|成交记录|成交明细|"
                          r"成交了多少笔|\bfilled\b")
 CASH = re.compile(r"资金|余额|(?<![块价])钱|现金|可用|冻结|资产|购买力|"
                   r"\bcash\b|\bbalance\b|\bmoney\b|\bfunds?\b|buying power")
@@ -67,6 +67,9 @@ RECENT_COUNT = re.compile(r"(?:最近|刚才|刚刚|最新|刚)(?:下|挂|买|�
 MORNING = re.compile(r"上午|早上|早盘|早晨|\bthis morning\b")
 AFTERNOON = re.compile(r"下午|午后|\bthis afternoon\b")
 EARLIEST = re.compile(r"最早|最开始|最先|\bearliest\b|\boldest\b|\bfirst order\b")
+# "就刚才问的那笔", "就这笔": the order the last reply was about, not the newest
+BACK_REFERENCE = re.compile(r"(?:刚才|刚刚|上面|前面|之前)(?:问|说|提|查|看)(?:的|过的|到的)|就这[笔单个]|"
+                            r"就它|它的|它那|\bthat one\b|\bit\b|\bthis one\b")
 EVERYTHING = re.compile(r"全部|所有|全都|全撤|全删|全取消|统统|一键|清空|全清|一起|其他|其余|别的|"
                         r"\ball\b|\beverything\b|\bevery\b|\bboth\b")
 PLURAL = re.compile(r"都|这些|那些|[两俩二三四五六七八九十2-9]\s*[笔单个条只支]|只撤|只要撤|只取消|\bonly\b")

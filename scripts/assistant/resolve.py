@@ -73,6 +73,10 @@ def resolve_candidates(clues: Clues, orders: Sequence[Order], *, exclude: Clues 
     if clues.ordinals and not shown:
         # "第二个" with no list in front of the user: which order that is, is theirs to say.
         clues = replace(clues, ordinals=(), plural=False, everything=False)
+    if clues.back and focus and not (clues.symbols or clues.names):
+        back = _referred_back(clues, current, focus)
+        if back is not None:
+            return back
     fits = [order for order in orders if _fits(order, clues) and not _excluded(order, exclude)]
     if clues.other:
         fits = [order for order in fits if order["order_id"] not in focus]
@@ -122,6 +126,17 @@ def narrow(clues: Clues, candidates: Sequence[Order], exclude: Clues | None = No
     return [order for order in candidates if _fits(order, clues) and not _excluded(order, exclude)]
 
 
+def _referred_back(clues: Clues, current: dict[str, Order], focus: Sequence[str]) -> Resolution | None:
+    """"就刚才问的那笔": the orders the last reply was about, not the newest."""
+    focused = [current[order_id] for order_id in focus if order_id in current and _fits(current[order_id], clues)]
+    open_focused = tuple(order for order in focused if is_open(order))
+    if open_focused:
+        return Resolution("match", open_focused, plural=len(open_focused) > 1 and clues.plural)
+    if focused:
+        return Resolution("finished", finished=tuple(focused))
+    return None
+
+
 def _by_ids(ids: Sequence[str], orders: Sequence[Order]) -> Resolution:
     found: list[Order] = []
     unknown: list[str] = []
@@ -145,7 +160,7 @@ def _by_position(clues: Clues, shown: list[Order]) -> Resolution | None:
         return None
     positions = [n for n in clues.ordinals if 1 <= n <= len(shown)] + ([len(shown)] if clues.last_of_list else [])
     if not positions:
-        return None
+        return Resolution("none")  # "第三个" of a list of two: no such order, and never all of them
     picked = [shown[n - 1] for n in dict.fromkeys(positions)]
     open_picked = tuple(order for order in picked if is_open(order))
     finished = tuple(order for order in picked if not is_open(order))
@@ -166,7 +181,7 @@ def _newest(fits: list[Order], count: int) -> Resolution:
 def _plural(clues: Clues, open_fits: list[Order]) -> bool:
     if clues.single:
         return False
-    if clues.plural or clues.everything:
+    if clues.plural or clues.everything or _several_prices(clues):
         return True
     # "茅台和五粮液" names two stocks: both, when each name fits exactly one open order.
     named = list(clues.names) + [NameMention(code, (), (code,)) for code in clues.symbols]
@@ -198,13 +213,25 @@ def _fits(order: Order, clues: Clues) -> bool:
         return False
     if clues.side and order["side"] != clues.side:
         return False
-    if not all(matches_number(order, number) for number in clues.numbers):
+    if not _numbers_fit(order, clues):
         return False
     if clues.period and not clues.period[0] <= _minute_of(order) < clues.period[1]:
         return False
     if clues.partial and not (order.get("filled_qty") or 0) > 0:
         return False
     return not clues.times or any(abs(_minute_of(order) - t) <= TIME_TOLERANCE_MINUTES for t in clues.times)
+
+
+def _several_prices(clues: Clues) -> bool:
+    """"38.5和38.8那两笔": two prices name two orders, each its own."""
+    values = {number.value for number in clues.numbers}
+    return len(values) > 1 and all(number.kind in ("price", "any") for number in clues.numbers)
+
+
+def _numbers_fit(order: Order, clues: Clues) -> bool:
+    if _several_prices(clues):
+        return any(matches_number(order, number) for number in clues.numbers)
+    return all(matches_number(order, number) for number in clues.numbers)
 
 
 def _excluded(order: Order, exclude: Clues | None) -> bool:

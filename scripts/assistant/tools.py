@@ -60,6 +60,10 @@ class OrderIdsInput(ToolInput):
                                  description="Full or short ids of exactly the orders meant, as listed to the user")
 
 
+class QuoteInput(ToolInput):
+    symbol: str = Field(pattern=r"^\d{6}$", description="Six-digit code such as 600519")
+
+
 class FindInstrumentsInput(ToolInput):
     query: str = Field(min_length=1, max_length=32, description="A code (600519, sh600519) or a name (茅台)")
 
@@ -154,6 +158,8 @@ class ToolBox:
                  "orders, bought today under T+1).", NoInput, Access.READ, self._get_account),
             Tool("find_instruments", "Look up A-share stocks by code or (part of a) Chinese name.",
                  FindInstrumentsInput, Access.READ, self._find_instruments),
+            Tool("get_quote", "A stock's last price, previous close, limit-up and limit-down now.", QuoteInput,
+                 Access.READ, self._get_quote),
             Tool("present_candidates", "Show the user several open orders as a numbered list and ask which one "
                  "they mean. Use whenever more than one order fits the request.", OrderIdsInput, Access.READ,
                  self._present_candidates),
@@ -222,6 +228,9 @@ class ToolBox:
 
     def _find_instruments(self, args: FindInstrumentsInput) -> dict[str, Any]:
         return self.client.get("/v1/instruments", params={"q": args.query})
+
+    def _get_quote(self, args: QuoteInput) -> dict[str, Any]:
+        return self.client.quote(args.symbol).model_dump(mode="json")
 
     def _open_orders(self, order_ids: list[str]) -> list[dict[str, Any]]:
         """The orders as they stand now; all of them must still be open."""

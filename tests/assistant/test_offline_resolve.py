@@ -13,7 +13,8 @@ import pytest
 
 from scripts.assistant.intent import Intent, read_request
 from scripts.assistant.numerals import chinese_number, number_mentions
-from scripts.assistant.resolve import Resolution, chronological, names_of, resolve_candidates, tails_of
+from scripts.assistant.resolve import Resolution, chronological, names_of, tails_of
+from scripts.assistant.scoping import resolve_request
 
 
 def summary(ref: str, symbol: str, name: str, side: str, qty: int, price: str, at: str, state: str = "WORKING",
@@ -37,8 +38,8 @@ ORDERS = [
 
 
 def resolve(text: str, orders: list[dict[str, Any]] = ORDERS, **context: Any) -> Resolution:
-    request = read_request(text, names_of(orders), tails_of(orders))
-    return resolve_candidates(request.clues, orders, exclude=request.exclude, **context)
+    request = read_request(text, names_of(orders), tails_of(orders), has_list=bool(context.get("shown")))
+    return resolve_request(request, orders, **context)
 
 
 def refs(found: Resolution) -> str:
