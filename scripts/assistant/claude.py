@@ -263,12 +263,22 @@ class _TurnTally:
                             output_tokens=self.output_tokens, **fields)
 
 
+class MalformedBlockError(ValueError):
+    """A response block without the fields its type needs (the SDK does not validate responses)."""
+
+
 def _block_param(block: Any) -> dict[str, Any]:
     """A response block as the request param the next call sends back (no response-only fields)."""
     if block.type == "text":
+        if not isinstance(block.text, str):
+            raise MalformedBlockError("text")
         return {"type": "text", "text": block.text}
     if block.type == "tool_use":
-        return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
+        fields = (getattr(block, "id", None), getattr(block, "name", None), getattr(block, "input", None))
+        if not (isinstance(fields[0], str) and fields[0] and isinstance(fields[1], str) and fields[1]):
+            raise MalformedBlockError("tool_use")
+        return {"type": "tool_use", "id": fields[0], "name": fields[1],
+                "input": fields[2] if isinstance(fields[2], dict) else {}}
     return block.model_dump(exclude_none=True)  # thinking and others go back unchanged, signatures included
 
 
