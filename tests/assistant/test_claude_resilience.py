@@ -363,7 +363,7 @@ def test_the_default_model_is_the_newest_sonnet_of_the_installed_sdk() -> None:
     ids = [name for literal in get_args(ModelParam) for name in get_args(literal)]
     assert DEFAULT_MODEL in ids
     newest_sonnet = next(name for name in ids if "sonnet" in name)
-    assert DEFAULT_MODEL == newest_sonnet
+    assert newest_sonnet == DEFAULT_MODEL
 
 
 def test_the_sdk_client_carries_the_timeout_and_retries(client: Client, endpoint: ScriptedAnthropic) -> None:
