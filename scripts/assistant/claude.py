@@ -48,7 +48,9 @@ from scripts.assistant.replies import ReplyClass
 from scripts.assistant.tools import ToolBox, ToolResult, bounded
 from scripts.messages import money, render
 
-__all__ = ["DEFAULT_MODEL", "LOCAL_SERVER_KEY", "MAX_TOOL_CALLS", "ClaudeEngine"]  # DEFAULT_MODEL: hosts read it here
+# DEFAULT_MODEL and LOCAL_SERVER_KEY are re-exported: hosts and tests read them here.
+__all__ = ["DEFAULT_MODEL", "LOCAL_SERVER_KEY", "MAX_TOOL_CALLS", "ClaudeEngine"]
+
 logger = logging.getLogger(__name__)
 
 MAX_TOOL_CALLS = 4  # per response: a step of this chat needs one or two; 300 would be 300 broker requests
