@@ -4,8 +4,10 @@
   in-process simulation broker; the least a flow can make is one list and one DELETE).
 - Claude engine, against the scripted Messages-API endpoint of the tests (scripted model turns, not Claude):
   model calls per flow, broker requests per flow, the engine's own time per turn (no model latency in it),
-  and the input per flow: tokens counted by `client.messages.count_tokens` when ANTHROPIC_API_KEY is set,
-  else characters of the system prompt + tool definitions JSON (+ the messages) that the engine sent.
+  the input per flow: characters of the system prompt + tool definitions JSON + the messages that the engine
+  sent (and tokens by `client.messages.count_tokens` when ANTHROPIC_API_KEY is set), and the input tokens
+  apart as the endpoint's simulated prompt cache counts them under the engine's cache breakpoints
+  (uncached, cache writes, cache reads; tokens = characters / 4) with the output tokens.
 
     .venv/bin/python bench/assistant.py              # 20 flows per phrasing
     .venv/bin/python bench/assistant.py --flows 5 --json
@@ -41,6 +43,8 @@ CONFIRM = "确认"
 # Ways people ask for the same cancel (all resolve to BUY_MAOTAI in WORLD).
 REQUESTS = ("把茅台那笔买单撤了", "撤掉刚才那单", "撤单 abc12345")
 LEAST_REQUESTS = 2  # one list of open orders, one DELETE
+TOKEN_FIELDS = ("uncached_input_tokens", "cache_write_tokens", "cache_read_tokens", "output_tokens")
+BASELINE_INPUT_CHARS = 106_608  # whole input per Claude cancel flow before issue 11 (16k-character prompt)
 
 
 def offline_available() -> str | None:
@@ -78,7 +82,8 @@ def run_flow(url: str, sim: httpx.Client, request: str,
     state = sim.get(f"/v1/orders/{BUY_MAOTAI}", headers={"Authorization": f"Bearer {TOKEN}"}).json()["state"]
     return {"request_ms": (middle - started) * 1000, "confirm_ms": (ended - middle) * 1000,
             "cancelled": state == "CANCELLED", "requests": requests,
-            "model_calls": first.model_calls + second.model_calls}
+            "model_calls": first.model_calls + second.model_calls,
+            "tokens": {field: getattr(first, field) + getattr(second, field) for field in TOKEN_FIELDS}}
 
 
 def summarize(flows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -91,6 +96,8 @@ def summarize(flows: list[dict[str, Any]]) -> dict[str, Any]:
         "broker_requests_per_flow": {"min": min(counts), "median": statistics.median(counts), "max": max(counts)},
         "broker_requests_by_route_per_flow": {route: round(n / len(flows), 2) for route, n in sorted(routes.items())},
         "model_calls_per_flow": statistics.median(flow["model_calls"] for flow in flows),
+        "tokens_per_flow": {field: statistics.median(flow["tokens"][field] for flow in flows)
+                            for field in TOKEN_FIELDS},
     }
 
 
@@ -124,7 +131,7 @@ def cancel_script() -> list[Turn]:
 
 
 def bench_claude(url: str, sim: httpx.Client, flows: int) -> dict[str, Any]:
-    with ScriptedAnthropic() as endpoint:
+    with ScriptedAnthropic(simulate_cache=True) as endpoint:
         def build(client: Client) -> Assistant:
             endpoint.script(*cancel_script())
             return Assistant(client, engine="claude", api_key="bench-key", base_url=endpoint.url)
@@ -146,7 +153,8 @@ def input_size(sent: list[dict[str, Any]]) -> dict[str, Any]:
     total_chars = sum(len(first["system"][0]["text"]) + len(json.dumps(body["tools"], ensure_ascii=False))
                       + len(json.dumps(body["messages"], ensure_ascii=False)) for body in sent)
     size: dict[str, Any] = {"calls": len(sent), "system_and_tools_chars_per_call": fixed_chars,
-                            "input_chars_per_flow": total_chars}
+                            "input_chars_per_flow": total_chars,
+                            "of_baseline": round(total_chars / BASELINE_INPUT_CHARS, 3)}
     if not os.environ.get("ANTHROPIC_API_KEY"):
         size["tokens"] = "not counted: set ANTHROPIC_API_KEY to count with client.messages.count_tokens"
         return size
@@ -187,7 +195,12 @@ def print_report(report: dict[str, Any]) -> None:
     size = claude["input_per_flow"]
     print(f"    model calls per flow: {claude['model_calls_per_flow']:g}")
     print(f"    system prompt + tool definitions: {size['system_and_tools_chars_per_call']} chars per call; "
-          f"whole input per flow: {size['input_chars_per_flow']} chars over {size['calls']} calls")
+          f"whole input per flow: {size['input_chars_per_flow']} chars over {size['calls']} calls "
+          f"({size['of_baseline']:.1%} of the {BASELINE_INPUT_CHARS:,} before issue 11)")
+    tokens = claude["tokens_per_flow"]
+    print(f"    tokens per flow (simulated prompt cache, characters / 4): uncached input "
+          f"{tokens['uncached_input_tokens']:g}, cache writes {tokens['cache_write_tokens']:g}, cache reads "
+          f"{tokens['cache_read_tokens']:g}, output {tokens['output_tokens']:g}")
     if "input_tokens_per_flow" in size:
         print(f"    tokens ({size['model']}, count_tokens): system + tools {size['system_and_tools_tokens_per_call']} "
               f"per call; input per flow {size['input_tokens_per_flow']} ({size['input_tokens_per_call']})")

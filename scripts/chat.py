@@ -4,6 +4,10 @@ A composition root: it starts the paper broker in demo mode (its database persis
 between runs; `--fresh` starts over) and builds the assistant beside it. Claude answers when
 ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL) is set, the offline engine otherwise. Piped input works too:
 `printf '撤掉刚才那单\\n确认\\n' | python -m scripts.chat` prints one reply per line of input.
+
+While the assistant works, a status line names each step (查询委托…, 预览撤单…). The reply appears whole once
+the turn ends rather than streamed: the model's words are checked against what the turn did (the preview
+appended, other orders' sentences dropped, a false claim corrected) before anyone may read them.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 from scripts._http import Client
 from scripts.assistant import Assistant, Reply
 from scripts.broker import BrokerSettings, running_broker
+from scripts.messages import render
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / ".broker" / "demo.db"
@@ -60,7 +65,12 @@ def interactive(assistant: Assistant, engine: str) -> None:
             continue
         if text.lower() in QUIT_WORDS:
             return
-        reply = assistant.send(text)
+        with console.status(render("tool_progress", tool="thinking"), spinner="dots") as status:
+            assistant.tools.on_call = lambda tool: status.update(render("tool_progress", tool=tool))
+            try:
+                reply = assistant.send(text)
+            finally:
+                assistant.tools.on_call = None
         words, preview = split_preview(reply)
         if words:
             console.print(Panel(words, title="助手", title_align="left", border_style="blue"))
@@ -92,13 +102,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", choices=["offline", "claude"], help="default: claude when a key is set")
     parser.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"demo database (default: {DEFAULT_DB})")
     parser.add_argument("--fresh", action="store_true", help="start the demo account over")
+    parser.add_argument("--model", help="Claude model (default: ANTHROPIC_MODEL or the engine's default)")
+    parser.add_argument("--timeout", type=float, help="seconds one Claude call may take, retries included (60)")
     args = parser.parse_args(argv)
     engine = choose_engine(args.engine)
     print(f"Engine: {engine}" + ("" if engine == "claude" else " (set ANTHROPIC_API_KEY to talk to Claude)"),
           file=sys.stderr)
     with demo_broker(args.db, args.fresh) as (url, token), Client(base_url=url, token=token) as client:
         print(f"Paper broker (demo account) at {url}, database {args.db}", file=sys.stderr)
-        assistant = Assistant(client, engine=engine)
+        options = {name: value for name, value in (("model", args.model), ("timeout", args.timeout))
+                   if value is not None and engine == "claude"}
+        assistant = Assistant(client, engine=engine, **options)
         if sys.stdin.isatty():
             interactive(assistant, engine)
         else:

@@ -1,4 +1,4 @@
-"""Compact views of an order for people and models: what they need to recognise it, without fills or history.
+"""Compact views of an order for people and models: what they need to recognise it (and, in detail, its history).
 
 Shared by the command line (`scripts.trade`) and the assistant's tools, so both show an order the same way.
 """
@@ -22,6 +22,12 @@ def order_summary(order: dict[str, Any]) -> dict[str, Any]:
     if "released" in order:
         summary["released"] = order["released"]
     return summary
+
+
+def order_detail(order: dict[str, Any]) -> dict[str, Any]:
+    """The summary plus when it last changed, its fills and its state history ("什么时候撤的")."""
+    return {**order_summary(order), "updated_at": order.get("updated_at"), "fills": order.get("fills") or [],
+            "state_history": order.get("state_history") or []}
 
 
 def would_release(order: dict[str, Any]) -> dict[str, Any]:

@@ -1,41 +1,60 @@
 """The Claude engine: the Messages API tool-use loop over the assistant's tools and confirmation gate.
 
-Per user message: send the conversation with `tools.definitions()`, run the tools the model asks for, send
-their results back, until the model ends its turn. The gate, not the prompt, decides whether a cancel runs:
-its refusal reaches the model as a `tool_result` with `is_error: true` and the code CONFIRMATION_REQUIRED,
-like every other tool error (`code`, `recovery_hint`, `user_message`).
+Per user message: send the conversation (bounded: `history.py`) with `tools.definitions()`, run the tools
+the model asks for, send their results back, until the model ends its turn. The gate, not the prompt,
+decides whether a cancel runs: its refusal reaches the model as a `tool_result` with `is_error: true` and the
+code CONFIRMATION_REQUIRED, like every other tool error (`code`, `recovery_hint`, `user_message`).
 
 One tool call at a time: the request sets `tool_choice.disable_parallel_tool_use`, so the model reads each
-result before its next step (a preview and its cancel can never come in one breath). A compatible server may
-ignore that flag; several `tool_use` blocks in one response are then run in their order and all their
-results go back in the next message, as the API requires.
+result before its next step. A compatible server may ignore that flag: several `tool_use` blocks in one
+response are then run in their order, at most `max_tool_calls` of them; the rest are taken out of the
+history and the model reads, beside the results, that they were not run and why.
 
-Whatever the model writes, the user sees the facts that matter: a preview made this turn is shown with its
-exact text (amounts and ids) when the model's words lack them, as are a cancel's released cash or shares and
-a numbered choice. Failures of the model API (after the SDK's own `max_retries`) and turns that end without
-an answer become sentences from `scripts/messages/`, never a traceback.
+Whatever the model writes, the user sees the facts that matter: a choice list or a cancel's released cash or
+shares are added when the model's words lack them (the `Assistant` adds the pending preview).
+
+Nothing can make `respond` raise or wait past the call timeout: an SDK error (after its retries, within the
+timeout: `claude_settings.CallDeadline`), a malformed body, any stop_reason other than an answer or a tool
+call, and too many rounds each end the turn with a sentence from `scripts/messages/` saying what happened and
+what to do, and roll the turn back to a plain exchange of the user's words and that sentence, so the next
+turn starts from a history the API accepts. Nothing undeclared, empty or refused is ever stored.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import logging
 from typing import Any
 
 import anthropic
 
+from scripts.assistant.claude_settings import (
+    DEFAULT_MODEL,
+    EFFORT,
+    LOCAL_SERVER_KEY,
+    MAX_RETRIES,
+    MAX_TOKENS,
+    TIMEOUT_SECONDS,
+    CallSettings,
+    Effort,
+    default_model,
+    sdk_client,
+)
 from scripts.assistant.core import EngineAnswer
+from scripts.assistant.history import BUDGET_CHARS, History, shortened_result
+from scripts.assistant.model_failures import describe, failure_kind, rejects_thinking, stop_kind
 from scripts.assistant.prompt import system_prompt
 from scripts.assistant.replies import ReplyClass
-from scripts.assistant.tools import ToolBox, ToolResult
+from scripts.assistant.tools import ToolBox, ToolResult, bounded
 from scripts.messages import money, render
 
-# The newest Claude Sonnet id among the installed SDK's model literals (anthropic 2.14); ANTHROPIC_MODEL overrides.
-DEFAULT_MODEL = "claude-sonnet-5-5"
-MAX_TOKENS = 2048  # a chat reply and a tool call or two; far below the non-streaming limits
-# The SDK refuses to send a request without some credential; a compatible local server (ANTHROPIC_BASE_URL
-# alone, see the architecture) takes none, so it gets this placeholder instead of a real key.
-LOCAL_SERVER_KEY = "no-key-for-local-server"
+# DEFAULT_MODEL and LOCAL_SERVER_KEY are re-exported: hosts and tests read them here.
+__all__ = ["DEFAULT_MODEL", "LOCAL_SERVER_KEY", "MAX_TOOL_CALLS", "ClaudeEngine"]
+
+logger = logging.getLogger(__name__)
+
+MAX_TOOL_CALLS = 4  # per response: a step of this chat needs one or two; 300 would be 300 broker requests
+RESULT_CHARS = 20_000  # a tool result longer than this goes to the model shortened (history.shortened_result)
 
 
 class ClaudeEngine:
@@ -43,50 +62,68 @@ class ClaudeEngine:
 
     name = "claude"
 
-    def __init__(self, tools: ToolBox, model: str | None = None, max_retries: int = 2, api_key: str | None = None,
-                 base_url: str | None = None, max_tool_rounds: int = 8, anthropic_client: Any = None) -> None:
+    def __init__(self, tools: ToolBox, model: str | None = None, max_retries: int = MAX_RETRIES,
+                 api_key: str | None = None, base_url: str | None = None, max_tool_rounds: int = 8,
+                 anthropic_client: Any = None, timeout: float = TIMEOUT_SECONDS, max_tokens: int = MAX_TOKENS,
+                 thinking: bool = True, effort: Effort | None = EFFORT, max_tool_calls: int = MAX_TOOL_CALLS,
+                 context_budget: int = BUDGET_CHARS) -> None:
         self.tools = tools
-        self.model = model or os.environ.get("ANTHROPIC_MODEL") or DEFAULT_MODEL
+        self.settings = CallSettings(model or default_model(), max_tokens, thinking, effort)
+        self.timeout = timeout
         self.max_tool_rounds = max_tool_rounds
+        self.max_tool_calls = max_tool_calls
         self.client: Any = anthropic_client
         if self.client is None:
             try:
-                self.client = _anthropic_client(api_key, base_url, max_retries)
+                self.client = sdk_client(api_key, base_url, max_retries, timeout)
             except anthropic.AnthropicError:
                 self.client = None  # no usable credentials: every answer says so, none raises
-        self.messages: list[dict[str, Any]] = []  # the whole conversation, tool_use and tool_result blocks included
-        # A cache breakpoint after the system prompt caches tools + system (the API caches in that order).
+        self.history = History(context_budget)
+        # A cache breakpoint after the system prompt caches tools + system (the API caches in that order); the
+        # history's own breakpoint on its last block caches the conversation on top.
         self.system = [{"type": "text", "text": system_prompt(), "cache_control": {"type": "ephemeral"}}]
         self.tool_definitions = tools.definitions()
+        self.declared = {definition["name"] for definition in self.tool_definitions}
+
+    @property
+    def model(self) -> str:
+        return self.settings.model
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The stored conversation (each call sends a bounded view of it)."""
+        return self.history.messages
 
     def respond(self, text: str, reply: ReplyClass) -> EngineAnswer:
         """One user message → the model's answer, after as many tool rounds as it needs (at most max_tool_rounds).
 
-        `reply` (the gate's reading of the message) is not shown to the model: the gate enforces it. A turn
-        that fails in any way leaves the history as if it had been a plain exchange of the user's words and
-        the sentence they were shown, so the next turn starts from a conversation the API accepts.
+        `reply` (the gate's reading of the message) is not shown to the model: the gate enforces it.
         """
         turn = _TurnTally()
-        mark = len(self.messages)
-        self.messages.append({"role": "user", "content": [{"type": "text", "text": text}]})
+        mark = self.history.start_turn(text)
         try:
             return self._loop(turn, mark, text)
-        except Exception as error:  # a body the SDK could not shape (no usage, no content, not JSON)
-            return self._fail(turn, mark, text, render("model_stopped", reason="malformed", changed=self._changed()),
-                              error={"type": type(error).__name__, "status": None, "request_id": None})
+        except Exception as error:  # a body the SDK let through but that has no shape we can read
+            logger.warning("malformed model response: %s", type(error).__name__)
+            return self._fail(turn, mark, text, "model_stopped", reason="malformed", error=describe(error))
 
     def _loop(self, turn: _TurnTally, mark: int, text: str) -> EngineAnswer:
         if self.client is None:
-            return self._fail(turn, mark, text, render("model_unavailable", kind="credentials", changed=False),
+            return self._fail(turn, mark, text, "model_unavailable", kind="credentials",
                               error={"type": "CredentialsError", "status": None, "request_id": None})
         for rounds in range(self.max_tool_rounds + 1):
             try:
-                response = self.client.messages.create(
-                    model=self.model, max_tokens=MAX_TOKENS, system=self.system, tools=self.tool_definitions,
-                    tool_choice={"type": "auto", "disable_parallel_tool_use": True}, messages=self.messages)
+                response = self._create()
+            except anthropic.APIResponseValidationError as error:
+                return self._fail(turn, mark, text, "model_stopped", reason="malformed", error=describe(error))
             except anthropic.AnthropicError as error:
-                return self._fail(turn, mark, text, render("model_unavailable", kind=_failure_kind(error),
-                                                           changed=self._changed()), error=_describe(error))
+                kind = failure_kind(error)
+                if kind == "too_long":
+                    self.history.shrink()
+                return self._fail(turn, mark, text, "model_unavailable", kind=kind, error=describe(error))
+            if not isinstance(response.content, list) or response.usage is None:
+                return self._fail(turn, mark, text, "model_stopped", reason="malformed",
+                                  error={"type": "MalformedResponse", "status": 200, "request_id": None})
             turn.count(response.usage)
             content = [_block_param(block) for block in response.content if not _empty_text(block)]
             if response.stop_reason != "tool_use":
@@ -94,30 +131,60 @@ class ClaudeEngine:
                 if response.stop_reason in ("end_turn", "stop_sequence") and words:
                     # Only a tool_use answered by a tool_result may stay in the history.
                     return self._finish(turn, words, [block for block in content if block["type"] != "tool_use"])
-                reason = response.stop_reason if response.stop_reason in ("max_tokens", "refusal") else "empty"
-                return self._fail(turn, mark, text, render("model_stopped", reason=reason, changed=self._changed()),
+                reason = stop_kind(response.stop_reason)
+                if reason == "context_window":
+                    self.history.shrink()
+                return self._fail(turn, mark, text, "model_stopped", reason=reason,
                                   stop_reason=response.stop_reason)
             asked = [block for block in content if block["type"] == "tool_use"]
             if not asked:
-                return self._fail(turn, mark, text, render("model_stopped", reason="empty", changed=self._changed()),
-                                  stop_reason=response.stop_reason)
+                return self._fail(turn, mark, text, "model_stopped", reason="empty", stop_reason="tool_use")
             if rounds == self.max_tool_rounds:
                 break
-            declared = {definition["name"] for definition in self.tool_definitions}
-            # A tool_use of an undeclared tool would make every later request invalid: it is stored as a note,
-            # and its error goes back as text beside the results of the real calls.
-            self.messages.append({"role": "assistant", "content": [
-                block if block["type"] != "tool_use" or block["name"] in declared
-                else {"type": "text", "text": f"(requested the unknown tool {_bounded(block['name'])})"}
-                for block in content]})
-            results = [self._run(block, turn) for block in asked if block["name"] in declared]
-            notes = [{"type": "text", "text": _json(self.tools.call(block["name"], {}).content)}
-                     for block in asked if block["name"] not in declared]
-            self.messages.append({"role": "user", "content": results + notes})
-        return self._fail(turn, mark, text, render("model_stopped", reason="max_rounds", changed=self._changed()),
-                          stop_reason="max_rounds")
+            self._run_round(content, asked, turn)
+        return self._fail(turn, mark, text, "model_stopped", reason="max_rounds", stop_reason="max_rounds")
+
+    def _create(self) -> Any:
+        """One model call; a model or server that rejects the thinking setting gets the call again without it
+        (and every later call of this engine goes without it)."""
+        try:
+            return self._call()
+        except anthropic.BadRequestError as error:
+            if not rejects_thinking(error) or not (self.settings.thinking or self.settings.effort):
+                raise
+            logger.warning("%s rejects adaptive thinking or effort: calling without them", self.model)
+            self.settings = self.settings.without_thinking()
+            return self._call()
+
+    def _call(self) -> Any:
+        return self.client.messages.create(
+            **self.settings.request_options(), system=self.system, tools=self.tool_definitions,
+            tool_choice={"type": "auto", "disable_parallel_tool_use": True}, messages=self.history.request())
 
     # --- the conversation ------------------------------------------------------------------------
+
+    def _run_round(self, content: list[dict[str, Any]], asked: list[dict[str, Any]], turn: _TurnTally) -> None:
+        """Run at most `max_tool_calls` declared tool calls; store the response without the calls that were
+        not run, and tell the model why they were not (a tool_use of an undeclared tool would make every later
+        request invalid, as would 300 tool_use blocks make every later request huge)."""
+        declared = [block for block in asked if block["name"] in self.declared]
+        run = declared[: self.max_tool_calls]
+        unknown = [block for block in asked if block["name"] not in self.declared][: self.max_tool_calls]
+        kept = {block["id"] for block in run}
+        stored = [block for block in content if block["type"] != "tool_use" or block["id"] in kept]
+        stored += [{"type": "text", "text": f"(requested the unknown tool {bounded(block['name'])})"}
+                   for block in unknown]
+        self.history.messages.append({"role": "assistant", "content": stored})
+        results = [self._run(block, turn) for block in run]
+        notes = [{"type": "text", "text": _json(self.tools.call(block["name"], {}).content)} for block in unknown]
+        surplus = declared[self.max_tool_calls:]
+        if surplus:
+            names = ", ".join(dict.fromkeys(bounded(block["name"]) for block in surplus))
+            notes.append({"type": "text", "text": _json({"error": {
+                "code": "TOO_MANY_TOOL_CALLS", "recovery_hint": "fix_input",
+                "user_message": f"Not run: {len(surplus)} more tool calls ({names}). At most {self.max_tool_calls} "
+                                "tool calls per response; make the ones still needed after reading these results."}})})
+        self.history.messages.append({"role": "user", "content": results + notes})
 
     def _run(self, block: dict[str, Any], turn: _TurnTally) -> dict[str, Any]:
         result = self.tools.call(block["name"], block["input"] if isinstance(block["input"], dict) else {})
@@ -133,31 +200,34 @@ class ClaudeEngine:
         the pending preview and checks the words). What the user read goes into the history."""
         additions = self._missing_facts(words, turn)
         shown = "\n\n".join([words, *additions])
-        self.messages.append({"role": "assistant",
-                              "content": content + [{"type": "text", "text": addition} for addition in additions]})
-        return EngineAnswer(shown, model_written=True, model_calls=turn.model_calls,
-                            input_tokens=turn.input_tokens, output_tokens=turn.output_tokens)
+        self.history.messages.append({"role": "assistant", "content": content + [
+            {"type": "text", "text": addition} for addition in additions]})
+        return turn.answer(shown, model_written=True)
 
     def replied(self, text: str) -> None:
         """The history keeps what the user read: the text blocks of the turn's last answer become `text`
         (thinking blocks stay as they are, signatures included)."""
-        if not self.messages or self.messages[-1]["role"] != "assistant":
+        messages = self.history.messages
+        if not messages or messages[-1]["role"] != "assistant":
             return
-        last = self.messages[-1]
+        last = messages[-1]
         last["content"] = [block for block in last["content"] if block["type"] != "text"]
         last["content"].append({"type": "text", "text": text})
 
-    def _fail(self, turn: _TurnTally, mark: int, text: str, sentence: str, **extra: Any) -> EngineAnswer:
-        """A turn that did not complete: the user reads `sentence` (and any cancel that did happen), and the
-        history keeps only that exchange, in plain text: nothing undeclared, empty or refused is stored."""
+    def _fail(self, turn: _TurnTally, mark: int, text: str, template: str, error: dict[str, Any] | None = None,
+              stop_reason: Any = None, **context: Any) -> EngineAnswer:
+        """A turn that did not complete: the user reads what happened and what to do (and any cancel that did
+        happen), and the history keeps only that exchange, in plain text."""
+        sentence = render(template, changed=self._changed(), model=bounded(self.model),
+                          seconds=f"{self.timeout:g}", stop_reason=bounded(str(stop_reason), 40), **context)
         record = self.tools.turn
         if record.cancel_results:
             sentence = "\n\n".join([render("cancelled", results=record.cancel_results, available=None), sentence])
-        del self.messages[mark:]
-        self.messages.append({"role": "user", "content": [{"type": "text", "text": text}]})
-        self.messages.append({"role": "assistant", "content": [{"type": "text", "text": sentence}]})
-        return EngineAnswer(sentence, failed=True, model_calls=turn.model_calls, input_tokens=turn.input_tokens,
-                            output_tokens=turn.output_tokens, extra=extra)
+        self.history.rollback(mark, text, sentence)
+        extra: dict[str, Any] = {"error": error} if error else {}
+        if stop_reason is not None:
+            extra["stop_reason"] = stop_reason
+        return turn.answer(sentence, failed=True, extra=extra)
 
     def _missing_facts(self, words: str, turn: _TurnTally) -> list[str]:
         record = self.tools.turn
@@ -171,46 +241,46 @@ class ClaudeEngine:
 
 
 class _TurnTally:
-    """Model calls and tokens of one user turn, and the choice list shown in it."""
+    """Model calls and tokens of one user turn (input apart: uncached, written to and read from the prompt
+    cache), and the choice list shown in it."""
 
     def __init__(self) -> None:
         self.model_calls = 0
-        self.input_tokens = 0
+        self.uncached_input_tokens = 0
+        self.cache_write_tokens = 0
+        self.cache_read_tokens = 0
         self.output_tokens = 0
         self.candidates_text = ""
 
     def count(self, usage: Any) -> None:
         self.model_calls += 1
-        # Input the model read: uncached tokens plus those written to or read from the prompt cache.
-        self.input_tokens += (usage.input_tokens + (getattr(usage, "cache_creation_input_tokens", 0) or 0)
-                              + (getattr(usage, "cache_read_input_tokens", 0) or 0))
-        self.output_tokens += usage.output_tokens
+        self.uncached_input_tokens += getattr(usage, "input_tokens", 0) or 0
+        self.cache_write_tokens += getattr(usage, "cache_creation_input_tokens", 0) or 0
+        self.cache_read_tokens += getattr(usage, "cache_read_input_tokens", 0) or 0
+        self.output_tokens += getattr(usage, "output_tokens", 0) or 0
+
+    def answer(self, text: str, **fields: Any) -> EngineAnswer:
+        return EngineAnswer(text, model_calls=self.model_calls, uncached_input_tokens=self.uncached_input_tokens,
+                            cache_write_tokens=self.cache_write_tokens, cache_read_tokens=self.cache_read_tokens,
+                            output_tokens=self.output_tokens, **fields)
 
 
-def _anthropic_client(api_key: str | None, base_url: str | None, max_retries: int) -> anthropic.Anthropic | None:
-    """The SDK's client, its credentials resolved as the SDK does (argument, environment, profile); None when
-    there are none, since the SDK would then refuse every request."""
-    base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL")
-    try:
-        client: anthropic.Anthropic | None = anthropic.Anthropic(api_key=api_key, base_url=base_url,
-                                                                 max_retries=max_retries)
-    except anthropic.CredentialsError:
-        if not base_url:
-            raise
-        client = None
-    if client is not None and (client.api_key or client.auth_token or client.credentials):
-        return client
-    if base_url:
-        return anthropic.Anthropic(api_key=LOCAL_SERVER_KEY, base_url=base_url, max_retries=max_retries)
-    return None
+class MalformedBlockError(ValueError):
+    """A response block without the fields its type needs (the SDK does not validate responses)."""
 
 
 def _block_param(block: Any) -> dict[str, Any]:
     """A response block as the request param the next call sends back (no response-only fields)."""
     if block.type == "text":
+        if not isinstance(block.text, str):
+            raise MalformedBlockError("text")
         return {"type": "text", "text": block.text}
     if block.type == "tool_use":
-        return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
+        fields = (getattr(block, "id", None), getattr(block, "name", None), getattr(block, "input", None))
+        if not (isinstance(fields[0], str) and fields[0] and isinstance(fields[1], str) and fields[1]):
+            raise MalformedBlockError("tool_use")
+        return {"type": "tool_use", "id": fields[0], "name": fields[1],
+                "input": fields[2] if isinstance(fields[2], dict) else {}}
     return block.model_dump(exclude_none=True)  # thinking and others go back unchanged, signatures included
 
 
@@ -220,16 +290,13 @@ def _empty_text(block: Any) -> bool:
 
 def _tool_result(tool_use_id: str, result: ToolResult) -> dict[str, Any]:
     body = json.dumps(result.content, ensure_ascii=False, separators=(",", ":"), default=str)
+    if len(body) > RESULT_CHARS:  # a 200-order page: every order still there, each by its facts only
+        body = shortened_result(body, list_keep=None)
     return {"type": "tool_result", "tool_use_id": tool_use_id, "content": body, "is_error": result.is_error}
 
 
 def _json(content: dict[str, Any]) -> str:
     return json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def _bounded(value: str, limit: int = 64) -> str:
-    """A model-supplied string as it may be repeated back: never longer than `limit`."""
-    return value if len(value) <= limit else value[:limit] + "…"
 
 
 def _unless_said(words: str, fact_text: str, figures: list[str]) -> str:
@@ -250,21 +317,3 @@ def _released_figures(results: list[dict[str, Any]]) -> list[str]:
         else:
             figures.append(f"{result['order']['released']['qty']}")
     return figures
-
-
-def _failure_kind(error: anthropic.AnthropicError) -> str:
-    if isinstance(error, anthropic.RateLimitError):
-        return "rate_limited"
-    if isinstance(error, anthropic.OverloadedError | anthropic.ServiceUnavailableError):
-        return "overloaded"
-    if isinstance(error, anthropic.APIConnectionError):
-        return "connection"
-    if isinstance(error, anthropic.AuthenticationError | anthropic.PermissionDeniedError | anthropic.CredentialsError):
-        return "credentials"
-    return "other"
-
-
-def _describe(error: anthropic.AnthropicError) -> dict[str, Any]:
-    """For the host's logs: the class and status, never the request (it may carry account data)."""
-    return {"type": type(error).__name__, "status": getattr(error, "status_code", None),
-            "request_id": getattr(error, "request_id", None)}

@@ -39,8 +39,11 @@ class Reply:
     actions: tuple[Action, ...] = ()
     cancel_results: tuple[dict[str, Any], ...] = ()
     model_calls: int = 0
-    input_tokens: int = 0
+    input_tokens: int = 0  # all the input the model read: the three figures below added up
     output_tokens: int = 0
+    uncached_input_tokens: int = 0  # input read afresh, at the full price
+    cache_write_tokens: int = 0  # input written to the prompt cache (cache_creation_input_tokens)
+    cache_read_tokens: int = 0  # input read from the prompt cache (cache_read_input_tokens)
 
 
 @dataclass
@@ -49,9 +52,15 @@ class EngineAnswer:
     failed: bool = False  # the turn did not complete (an API error, a malformed or cut-off response)
     model_written: bool = False  # the words are a model's, not the templates': they get checked
     model_calls: int = 0
-    input_tokens: int = 0
     output_tokens: int = 0
+    uncached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def input_tokens(self) -> int:
+        return self.uncached_input_tokens + self.cache_write_tokens + self.cache_read_tokens
 
 
 class Engine(Protocol):
@@ -103,9 +112,9 @@ class Assistant:
     @staticmethod
     def default_model() -> str:
         """The Claude model the claude engine uses when none is given (for hosts that also call Claude)."""
-        from scripts.assistant.claude import DEFAULT_MODEL  # the SDK loads only when asked
+        from scripts.assistant.claude_settings import default_model  # the SDK loads only when asked
 
-        return DEFAULT_MODEL
+        return default_model()
 
     def send(self, text: str) -> Reply:
         return self._turn(text, None)
@@ -152,6 +161,8 @@ class Assistant:
             actions=tuple(Action(name, arguments, ok) for name, arguments, ok in record.calls),
             cancel_results=tuple(record.cancel_results), model_calls=result.model_calls,
             input_tokens=result.input_tokens, output_tokens=result.output_tokens,
+            uncached_input_tokens=result.uncached_input_tokens, cache_write_tokens=result.cache_write_tokens,
+            cache_read_tokens=result.cache_read_tokens,
         )
 
     def _cancelled_now(self) -> bool:

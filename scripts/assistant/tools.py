@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -21,10 +21,16 @@ from scripts.cancelling import cancel_by_ids, error_dict
 from scripts.messages import render, render_error
 from scripts.models import OPEN_STATES
 from scripts.order_ids import UnknownOrderIdError, expand_order_id
-from scripts.order_views import order_summary, would_release
+from scripts.order_views import order_detail, order_summary, would_release
 
 LIST_LIMIT = 50
+LIST_LIMIT_MAX = 200  # a day's orders; the Claude engine sends a page this long in shortened form
 OPEN_LISTING_LIMIT = 500  # the API's largest page: every open order of a retail account
+MAX_ECHO = 120  # the longest piece of a model's input a tool error repeats back
+MAX_ERROR_TEXT = 1_000  # the longest string of any error result (a backstop for the cap above)
+ID_MAX_LENGTH = 64  # longer than any full id; a longer "id" is refused without being read
+
+OrderId = Annotated[str, Field(min_length=1, max_length=ID_MAX_LENGTH)]
 
 
 class Access(Enum):
@@ -44,11 +50,15 @@ class ListOrdersInput(ToolInput):
         None, description="States to include; NEW and WORKING are the cancellable ones. Null: all states.")
     symbol: str | None = Field(None, description="Six-digit code such as 600519, or null")
     side: Literal["BUY", "SELL"] | None = Field(None, description="BUY or SELL, or null for both")
-    limit: int | None = Field(None, ge=1, le=200, description="At most this many, newest first (default 50)")
+    limit: int | None = Field(None, ge=1, le=LIST_LIMIT_MAX,
+                              description=f"At most this many, newest first (default {LIST_LIMIT})")
+    cursor: str | None = Field(None, max_length=200,
+                               description="next_cursor of the previous page (same filters), to read the rest")
 
 
 class GetOrderInput(ToolInput):
-    order_id: str = Field(description="A full id (ord_accdefault_abc12345) or the short id people quote (abc12345)")
+    order_id: OrderId = Field(description="A full id (ord_accdefault_abc12345) or the short id people quote "
+                              "(abc12345)")
 
 
 class NoInput(ToolInput):
@@ -56,7 +66,7 @@ class NoInput(ToolInput):
 
 
 class OrderIdsInput(ToolInput):
-    order_ids: list[str] = Field(min_length=1, max_length=50,
+    order_ids: list[OrderId] = Field(min_length=1, max_length=50,
                                  description="Full or short ids of exactly the orders meant, as listed to the user")
 
 
@@ -131,12 +141,16 @@ class TurnRecord:
 
 
 class ToolBox:
-    """The tools over one Client and one gate."""
+    """The tools over one Client and one gate.
+
+    `on_call`, when a host sets it, hears each tool's name just before the tool runs (the chat's status line).
+    """
 
     def __init__(self, client: Client, gate: ConfirmationGate) -> None:
         self.client = client
         self.gate = gate
         self.turn = TurnRecord()
+        self.on_call: Callable[[str], None] | None = None
         self.tools: dict[str, Tool] = {tool.name: tool for tool in self._define()}
         self._seen: dict[str, dict[str, Any]] = {}  # every order a tool has shown, by id: what words may name
 
@@ -151,9 +165,15 @@ class ToolBox:
     def _define(self) -> list[Tool]:
         return [
             Tool("list_orders", "List the account's orders, newest first. Use status [NEW, WORKING] to find the "
-                 "orders that can be cancelled.", ListOrdersInput, Access.READ, self._list_orders),
-            Tool("get_order", "Get one order by full or short id, with its current state.", GetOrderInput,
+                 "orders that can be cancelled. truncated: true means more orders match than were returned: call "
+                 "again with cursor = next_cursor (same filters) before saying anything about all of them.",
+                 ListOrdersInput, Access.READ, self._list_orders),
+            Tool("get_order", "Get one order by full or short id: its current state, updated_at, fills and "
+                 "state_history (when it was placed, reported, filled, cancelled).", GetOrderInput,
                  Access.READ, self._get_order),
+            Tool("market_status", "The market phase now (Beijing time) and whether cancels are accepted "
+                 "(accepts_cancels is false 9:20-9:30 and 14:57-15:00).", NoInput, Access.READ,
+                 self._market_status),
             Tool("get_account", "Cash (available, frozen, total) and positions (qty, sellable, locked by sell "
                  "orders, bought today under T+1).", NoInput, Access.READ, self._get_account),
             Tool("find_instruments", "Look up A-share stocks by code or (part of a) Chinese name.",
@@ -182,7 +202,9 @@ class ToolBox:
         if tool is None:
             return self._record(name, arguments, ToolResult(
                 {"error": {"code": "UNKNOWN_TOOL", "recovery_hint": "fix_input",
-                           "user_message": f"no tool named {name[:64]}"}}, is_error=True))
+                           "user_message": f"no tool named {bounded(name)}"}}, is_error=True))
+        if self.on_call is not None:
+            self.on_call(name)
         try:
             parsed = tool.input_model.model_validate(arguments)
             if tool.access is Access.WRITE:
@@ -191,7 +213,7 @@ class ToolBox:
             result = ToolResult(tool.run(parsed))
         except ValidationError as error:
             result = ToolResult({"error": {"code": "VALIDATION_ERROR", "recovery_hint": "fix_input",
-                                           "user_message": str(error.errors(include_url=False)[:3])}}, True)
+                                           "user_message": validation_summary(error)}}, True)
         except GateRefusalError as refusal:
             message = render("gate_refused", reason=refusal.reason, requested=list(refusal.requested),
                              previewed=list(refusal.previewed))
@@ -205,6 +227,8 @@ class ToolBox:
 
     def _record(self, name: str, arguments: dict[str, Any], result: ToolResult) -> ToolResult:
         self.turn.calls.append((name, arguments, not result.is_error))
+        if result.is_error:  # whatever an error repeats of the input, it repeats a bounded piece of it
+            result = ToolResult(capped(result.content), True)
         return result
 
     # --- READ --------------------------------------------------------------------------------------
@@ -217,11 +241,25 @@ class ToolBox:
             params["symbol"] = args.symbol
         if args.side:
             params["side"] = args.side
+        if args.cursor:
+            params["cursor"] = args.cursor
         listing = self.client.get(f"/v1/accounts/{self.client.account_id}/orders", params=params)
-        return {"orders": self._saw([order_summary(order) for order in listing["orders"]])}
+        result: dict[str, Any] = {"orders": self._saw([order_summary(order) for order in listing["orders"]])}
+        cursor = listing.get("next_cursor")
+        # A cut list must say so: "全部撤掉" over the first page alone would preview a subset as if it were all.
+        result["truncated"] = cursor is not None
+        if cursor is not None:
+            result["next_cursor"] = cursor
+            result["more"] = "More orders match: call list_orders again with the same filters and this cursor."
+        return result
 
     def _get_order(self, args: GetOrderInput) -> dict[str, Any]:
-        return self._saw([order_summary(self.client.get(f"/v1/orders/{self._expand(args.order_id)}"))])[0]
+        order = self.client.get(f"/v1/orders/{self._expand(args.order_id)}")
+        self._saw([order_summary(order)])
+        return order_detail(order)
+
+    def _market_status(self, _: NoInput) -> dict[str, Any]:
+        return self.client.market_status().model_dump(mode="json")
 
     def _get_account(self, _: NoInput) -> dict[str, Any]:
         return self.client.get(f"/v1/accounts/{self.client.account_id}")
@@ -287,7 +325,7 @@ class ToolBox:
         except UnknownOrderIdError as error:
             raise ToolFailureError("ORDER_NOT_FOUND", "fix_input",
                                    render_error({"code": "ORDER_NOT_FOUND", "recovery_hint": "fix_input"},
-                                                order_id=error.text)) from None
+                                                order_id=bounded(error.text))) from None
 
 
 def api_error_content(error: ApiError, order: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -311,3 +349,26 @@ def cancel_with_messages(client: Client, order_ids: list[str]) -> list[dict[str,
                         "recovery_hint": error["recovery_hint"], "details": error.get("details") or {},
                         "order_now": order_summary(now) if now else None, "message": message})
     return results
+
+
+def bounded(value: str, limit: int = MAX_ECHO) -> str:
+    """A model-supplied string as an error may repeat it: never longer than `limit`."""
+    return value if len(value) <= limit else value[:limit] + "…"
+
+
+def validation_summary(error: ValidationError) -> str:
+    """What was wrong with the input, by field, without repeating the input itself."""
+    problems = [f"{'.'.join(str(part) for part in item['loc']) or 'input'}: {item['msg']}"
+                for item in error.errors(include_url=False, include_input=False, include_context=False)[:3]]
+    return bounded("; ".join(problems), MAX_ERROR_TEXT)
+
+
+def capped(content: Any) -> Any:
+    """Every string in an error result cut to MAX_ERROR_TEXT."""
+    if isinstance(content, str):
+        return bounded(content, MAX_ERROR_TEXT)
+    if isinstance(content, dict):
+        return {key: capped(value) for key, value in content.items()}
+    if isinstance(content, list):
+        return [capped(value) for value in content]
+    return content

@@ -43,8 +43,11 @@ class RunRecord:
     error: str | None = None  # the trial could not run (a world the broker refused, an engine crash)
     seconds: float = 0.0
     model_calls: int = 0
-    input_tokens: int = 0
+    input_tokens: int = 0  # all input: the three figures below added up
     output_tokens: int = 0
+    uncached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
 
     def state(self, ref: str, when: str) -> str | None:
         order = (self.before if when == "before" else self.after).get(self.refs.get(ref, ""), {})

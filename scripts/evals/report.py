@@ -37,6 +37,9 @@ def result_entry(run: RunRecord, failures: list[Failure]) -> dict[str, Any]:
         "seconds": round(run.seconds, 3),
         "model_calls": run.model_calls,
         "input_tokens": run.input_tokens,
+        "uncached_input_tokens": run.uncached_input_tokens,
+        "cache_write_tokens": run.cache_write_tokens,
+        "cache_read_tokens": run.cache_read_tokens,
         "output_tokens": run.output_tokens,
     }
 
@@ -56,7 +59,12 @@ def _totals(entries: list[dict[str, Any]], trials: int) -> dict[str, Any]:
         "avg_questions": round(sum(sum(q is not None for q in e["questions"]) for e in entries) / runs, 2),
         "avg_requests": round(sum(len(entry["requests"]) for entry in entries) / runs, 2),
         "avg_model_calls": round(sum(entry["model_calls"] for entry in entries) / runs, 2),
+        # Input apart: read afresh, written to the prompt cache, read from it (their sum is avg_input_tokens).
         "avg_input_tokens": round(sum(entry["input_tokens"] for entry in entries) / runs, 1),
+        "avg_uncached_input_tokens": round(sum(entry["uncached_input_tokens"] for entry in entries) / runs, 1),
+        "avg_cache_write_tokens": round(sum(entry["cache_write_tokens"] for entry in entries) / runs, 1),
+        "avg_cache_read_tokens": round(sum(entry["cache_read_tokens"] for entry in entries) / runs, 1),
+        "avg_output_tokens": round(sum(entry["output_tokens"] for entry in entries) / runs, 1),
         "avg_seconds": round(sum(entry["seconds"] for entry in entries) / runs, 3),
     }
 
@@ -89,7 +97,9 @@ def write_report(report: dict[str, Any], out: Path) -> tuple[Path, Path]:
 
 SUMMARY_COLUMNS = [("scenarios", "scenarios"), ("pass_rate", "pass rate"), ("critical", "critical"),
                    ("avg_questions", "questions"), ("avg_requests", "HTTP requests"),
-                   ("avg_model_calls", "model calls"), ("avg_input_tokens", "input tokens"), ("avg_seconds", "s/run")]
+                   ("avg_model_calls", "model calls"), ("avg_uncached_input_tokens", "uncached input"),
+                   ("avg_cache_write_tokens", "cache writes"), ("avg_cache_read_tokens", "cache reads"),
+                   ("avg_output_tokens", "output tokens"), ("avg_seconds", "s/run")]
 
 
 SPEAKERS = {"user": "用户", "assistant": "助手"}

@@ -70,6 +70,9 @@ def run_trial(broker: BrokerProcess, scenario: Scenario, trial: int, options: Ru
                 record.model_calls += reply.model_calls
                 record.input_tokens += reply.input_tokens
                 record.output_tokens += reply.output_tokens
+                record.uncached_input_tokens += reply.uncached_input_tokens
+                record.cache_write_tokens += reply.cache_write_tokens
+                record.cache_read_tokens += reply.cache_read_tokens
                 seen = _collect(broker, record, seen, turn)
                 for event in scenario.events:
                     if event.after_turn == turn:

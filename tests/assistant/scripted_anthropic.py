@@ -4,7 +4,13 @@ A real HTTP server (http.server in a thread, on a free loopback port) that the r
 through `base_url`. It answers `POST /v1/messages` with the turns a test scripted, in order, and records
 every request body, so a test can read what the engine sent back (a `tool_result` with `is_error`, the
 gate's refusal code). A scripted `Failure` answers 4xx/5xx the way the API does, to exercise the SDK's
-`max_retries` and the engine's error reply.
+`max_retries` and the engine's error reply; a `Stall` holds the request (to test timeouts); a `Raw` answers
+a body no real API would send.
+
+With `simulate_cache=True` the usage of each turn is computed from the request, as the API's prompt cache
+would count it with the request's `cache_control` breakpoints: tokens are characters / 4 (a stand-in, like
+count_tokens below), a breakpoint writes its prefix, and a later request reads the longest prefix written
+before at one of the 20 block boundaries up to each of its breakpoints.
 
     with ScriptedAnthropic() as endpoint:
         endpoint.script(turn(tool_use("list_orders", {...})), turn(text("…")))
@@ -18,6 +24,7 @@ text blocks, a tool the request did not declare); each such rejection is kept in
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import threading
@@ -59,6 +66,14 @@ class Raw:
     body: dict[str, Any] | str
 
 
+@dataclass(frozen=True)
+class Stall:
+    """Hold the request `seconds` (or until the endpoint closes), then answer `then`, or close the connection."""
+
+    seconds: float
+    then: Turn | None = None
+
+
 def text(words: str) -> dict[str, Any]:
     return {"type": "text", "text": words}
 
@@ -79,15 +94,18 @@ def turn(*blocks: dict[str, Any], stop_reason: str | None = None, input_tokens: 
 class ScriptedAnthropic:
     """The endpoint; `requests` holds every `/v1/messages` body received, retries included."""
 
-    def __init__(self) -> None:
-        self.queue: deque[Turn | Failure | Raw] = deque()
+    def __init__(self, simulate_cache: bool = False) -> None:
+        self.simulate_cache = simulate_cache
+        self._cached: set[str] = set()  # prefixes written to the simulated prompt cache, by hash
+        self._closing = threading.Event()
+        self.queue: deque[Turn | Failure | Raw | Stall] = deque()
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []  # of each request in `requests` (x-stainless-retry-count, x-api-key)
         self.count_requests: list[dict[str, Any]] = []
         self.violations: list[str] = []
         self.unscripted = 0  # requests that found the script empty
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
                                         name="scripted-anthropic", daemon=True)
@@ -103,10 +121,11 @@ class ScriptedAnthropic:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
+        self._closing.set()  # a stalled request ends now
         self._server.shutdown()
         self._server.server_close()
 
-    def script(self, *steps: Turn | Failure | Raw) -> None:
+    def script(self, *steps: Turn | Failure | Raw | Stall) -> None:
         with self._lock:
             self.queue.extend(steps)
 
@@ -125,7 +144,7 @@ class ScriptedAnthropic:
     # --- serving ---------------------------------------------------------------------------------
 
     def _answer(self, path: str, body: dict[str, Any],
-                headers: dict[str, str]) -> tuple[int, dict[str, Any] | str, dict[str, str]]:
+                headers: dict[str, str]) -> tuple[int, dict[str, Any] | str, dict[str, str]] | None:
         if path == "/v1/messages/count_tokens":
             with self._lock:
                 self.count_requests.append(body)
@@ -146,6 +165,12 @@ class ScriptedAnthropic:
                 status, payload, _ = _error(500, "the test scripted no more model turns")
                 return status, payload, {"x-should-retry": "false"}
             step = self.queue.popleft()
+            usage = self._cache_usage(body) if self.simulate_cache else {}
+        if isinstance(step, Stall):
+            self._closing.wait(step.seconds)
+            if step.then is None:
+                return None
+            step = step.then
         if isinstance(step, Failure):
             status, payload, _ = _error(step.status, step.message)
             return status, payload, step.headers
@@ -153,8 +178,34 @@ class ScriptedAnthropic:
             return 200, step.body, {}
         message = {"id": f"msg_scripted_{next(_ids):04d}", "type": "message", "role": "assistant",
                    "model": body.get("model"), "content": step.content, "stop_reason": step.stop_reason,
-                   "stop_sequence": None, "usage": step.usage}
+                   "stop_sequence": None, "usage": {**step.usage, **usage}}
         return 200, message, {}
+
+    def _cache_usage(self, body: dict[str, Any]) -> dict[str, int]:
+        """input_tokens, cache_creation_input_tokens and cache_read_input_tokens as the prompt cache would
+        count this request (tools, then system, then messages; tokens = characters / 4)."""
+        digest = hashlib.sha256()
+        ends: list[tuple[int, str, bool]] = []  # (characters so far, prefix hash, breakpoint here)
+        size = 0
+        for block in _cacheable_blocks(body):
+            marked = "cache_control" in block
+            piece = json.dumps({key: value for key, value in block.items() if key != "cache_control"},
+                               ensure_ascii=False, sort_keys=True)
+            digest.update(piece.encode())
+            size += len(piece)
+            ends.append((size, digest.hexdigest(), marked))
+        read = written_to = 0
+        for at, (end, prefix, marked) in enumerate(ends):
+            if not marked:
+                continue
+            hits = [ends[back][0] for back in range(max(0, at - 20), at + 1) if ends[back][1] in self._cached]
+            read = max([read, *hits])
+            written_to = end
+            self._cached.add(prefix)
+        read_tokens = read // 4
+        write_tokens = max(0, written_to - read) // 4
+        return {"input_tokens": size // 4 - read_tokens - write_tokens, "cache_read_input_tokens": read_tokens,
+                "cache_creation_input_tokens": write_tokens}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         endpoint = self
@@ -170,8 +221,12 @@ class ScriptedAnthropic:
                 except json.JSONDecodeError:
                     status, payload, headers = _error(400, "body is not JSON")
                 else:
-                    status, payload, headers = endpoint._answer(self.path.split("?", 1)[0], body,
-                                                               {k.lower(): v for k, v in self.headers.items()})
+                    answer = endpoint._answer(self.path.split("?", 1)[0], body,
+                                              {k.lower(): v for k, v in self.headers.items()})
+                    if answer is None:  # a stall that ends without an answer
+                        self.close_connection = True
+                        return
+                    status, payload, headers = answer
                 raw = isinstance(payload, str)
                 data = payload.encode() if raw else json.dumps(payload, ensure_ascii=False).encode()
                 self.send_response(status)
@@ -187,6 +242,24 @@ class ScriptedAnthropic:
                 pass
 
         return Handler
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that gave up on a stalled request closed its socket: nothing to report
+
+
+def _cacheable_blocks(body: dict[str, Any]) -> list[dict[str, Any]]:
+    blocks = [{"tool": tool} | ({"cache_control": tool["cache_control"]} if "cache_control" in tool else {})
+              for tool in body.get("tools") or []]
+    system = body.get("system") or []
+    blocks += [{"type": "text", "text": system}] if isinstance(system, str) else list(system)
+    for message in body.get("messages") or []:
+        content = message["content"]
+        blocks += [{"type": "text", "text": content}] if isinstance(content, str) else content
+    if body.get("cache_control") and blocks:  # automatic caching: a breakpoint on the last block
+        blocks[-1] = {**blocks[-1], "cache_control": body["cache_control"]}
+    return blocks
 
 
 def _error(status: int, message: str) -> tuple[int, dict[str, Any], dict[str, str]]:

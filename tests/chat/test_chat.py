@@ -38,3 +38,20 @@ def test_a_weak_reply_does_not_cancel_in_the_chat(tmp_path: Path) -> None:
     result = chat("撤掉刚才那单\n好\n", tmp_path / "demo.db", "--fresh")
     assert "已撤单" not in result.stdout
     assert "明确确认" in result.stdout
+
+
+def test_the_chat_takes_the_claude_model_from_its_command_line(tmp_path: Path) -> None:
+    from tests.assistant.scripted_anthropic import ScriptedAnthropic, text, turn
+
+    with ScriptedAnthropic() as endpoint:
+        endpoint.script(turn(text("您好，请问要查委托还是撤单？")))
+        env = {key: value for key, value in os.environ.items() if not key.startswith("ANTHROPIC_")}
+        env["ANTHROPIC_BASE_URL"] = endpoint.url
+        result = subprocess.run([sys.executable, "-m", "scripts.chat", "--db", str(tmp_path / "demo.db"), "--fresh",
+                                 "--model", "claude-opus-4-8", "--timeout", "20"], input="你好\n", cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=120, check=False)
+
+    assert result.returncode == 0, result.stderr
+    assert "Engine: claude" in result.stderr
+    assert "您好，请问要查委托还是撤单？" in result.stdout
+    assert [request["model"] for request in endpoint.requests] == ["claude-opus-4-8"]
