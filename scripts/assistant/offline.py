@@ -95,7 +95,10 @@ class OfflineEngine:
             gate = self.tools.gate
             dropped = gate.dropped if gate.dropped is not None and gate.dropped.turn == gate.turn else None
             if dropped is not None and dropped.reason is DropReason.UNCONFIRMED:
-                return render("unconfirmed", count=len(before.previewed))
+                ended = render("unconfirmed", count=len(before.previewed))
+                if request.intent in (Intent.ACCOUNT, Intent.ORDERS, Intent.ORDER_DETAIL, Intent.QUOTE):
+                    return "\n".join([ended, self._dispatch(request, reply, orders, Context())])
+                return ended
             if not new_request:
                 return self._ask_again(before, show_preview=request.question)
         elif before.asked_choice:
@@ -133,8 +136,12 @@ class OfflineEngine:
         kind = "open" if request.open_only else "filled" if request.filled_only else "all"
         listed = chronological([order for order in orders if kind == "all" or (
             is_open(order) if kind == "open" else (order.get("filled_qty") or 0) > 0)])
+        # Numbered as the user asked ("最新的在前", "按价格从高到低"), so "第二个" is theirs.
         if request.scope.list_order == "newest":
-            listed.reverse()  # "最新的在前": numbered as the user asked, so "第二个" is theirs
+            listed.reverse()
+        elif request.scope.list_order in ("price_high", "price_low"):
+            listed.sort(key=lambda order: Decimal(str(order.get("limit_price") or 0)),
+                        reverse=request.scope.list_order == "price_high")
         self.context = Context(shown=tuple(listed))
         return render("order_list", orders=listed, kind=kind)
 
@@ -203,7 +210,8 @@ class OfflineEngine:
             self.context = Context(shown=tuple(open_orders))
             return render("order_list", orders=open_orders, kind="open")
         found = with_context(resolve_request(request, orders, before.shown, before.focus), clues, orders, before)
-        if request.scope.only and len(before.previewed) > 1 and found.kind == "match":
+        narrowing = request.scope.only or not request.cancel_verb
+        if narrowing and len(before.previewed) > 1 and found.kind == "match":
             # "只撤平安银行的" at a batch awaiting a yes: narrowed within the batch, never beyond it
             within = tuple(order for order in found.orders if order["order_id"] in before.previewed)
             found = replace(found, orders=within, plural=True) if within else Resolution("none")
@@ -369,6 +377,8 @@ class OfflineEngine:
         if request.intent is Intent.ORDER_DETAIL:
             about = chronological(orders_about(request.clues, orders, (), ()))
             return render("order_detail", orders=about, clue=_clue(request.clues)) if about else ""
+        if request.intent is Intent.QUOTE:
+            return self._quote(replace(request, clues=look_up_names(self.tools, request.clues)), orders)
         return ""
 
     def _account(self, request: Request) -> str:

@@ -42,11 +42,11 @@ CANCEL_VERB = re.compile(
     r"撤|取消|删|干掉|作废|撒单|测单|侧单|彻单|扯单|不要了|不想要|不买了|不卖了|不挂了|不玩了|不想买|不想卖|不做了|"
     r"\bcancel|\bkill\b|\bwithdraw|\bpull\b|\bremove\b|\brevoke\b|\bdrop\b")
 QUESTION = re.compile(
-    r"\?|吗|么|多少|几笔|几个|几单|哪些|哪几|什么|怎么样|如何|状态|情况|查|看|瞧|列|显示|告诉我|有没有|是否|"
-    r"多久|多长时间|了没|没(?:有)?(?=$|,)|"
+    r"\?|吗|么|多少|几笔|几个|几单|哪些|哪几|什么|怎么样|如何|状态|情况|查|看|瞧|列|排一下|排个序|排序|显示|告诉我|有没有|是否|"
+    r"多久|多长时间|了没|没(?:有)?(?=$|,)|啥|咋|([^\W\d_])[不没]\1|"
     r"\bshow\b|\blist\b|\bwhat\b|\bhow\b|\bwhich\b|\bstatus\b|\bcheck\b|\bview\b|\bdisplay\b")
 ORDERS_TOPIC = re.compile(r"委托|挂单|订单|单子|单|挂着|挂的|\borders?\b")
-OPEN_ONLY = re.compile(r"没成交|未成交|没有成交|还没成交|挂着|挂单|可撤|能撤|可以撤|还在|在途|待成交|没撤|"
+OPEN_ONLY = re.compile(r"没成交|未成交|没有成交|还没成交|没成(?!本)|挂着|挂单|可撤|能撤|可以撤|还在|在途|待成交|没撤|"
                        r"\bopen\b|\bpending\b|\bworking\b|\bunfilled\b|\boutstanding\b")
 LISTING_CANCELLABLE = re.compile(r"哪些.*(?:可以|能|可)撤|(?:可以|能|可)撤的.*(?:哪些|什么|几|多少)|"
                                  r"什么.*(?:可以|能)撤|"

@@ -24,7 +24,7 @@ from scripts.assistant.numerals import chinese_number
 
 Order = dict[str, Any]
 NUMERAL = r"\d{1,2}|[一二两俩三四五六七八九十]{1,3}"
-UNIT = r"(?:个|笔|单|条|只|支|项)"
+UNIT = r"(?:个|笔|单|张|条|只|支|项)"
 AFTERNOON_HOURS = range(1, 4)  # "两点以后" in a trading day is 14:00
 
 
@@ -37,7 +37,7 @@ class Scope:
     boards: tuple[tuple[str, ...], ...] = ()  # code prefixes, one tuple per board named
     superlative: tuple[str, str] | None = None  # (price | qty | amount, max | min)
     window: tuple[int, int] | None = None  # placed within [from, to) minutes after midnight
-    list_order: Literal["newest", "oldest"] | None = None
+    list_order: Literal["newest", "oldest", "price_high", "price_low"] | None = None
     only: bool = False  # "只撤平安银行的": within what is already on the table
     singular: bool = False  # "那笔", "这个": one order is meant
     said: tuple[str, ...] = ()  # the user's words for these, to echo back
@@ -79,6 +79,8 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         "count": re.compile(rf"(?<![第前后数\d.])(?P<n>\d{{1,2}}|[两二俩三四五六七八九十])\s*{UNIT}"),
         "newest": re.compile(alternation(words("position", "newest_first"))),
         "oldest": re.compile(alternation(words("position", "oldest_first"))),
+        "price_high": re.compile(alternation(words("position", "price_high_first"))),
+        "price_low": re.compile(alternation(words("position", "price_low_first"))),
     }
 
 
@@ -119,9 +121,10 @@ def read_scope(folded: str, has_list: bool = False) -> Scope:
     boards, board_words = find_boards(text)
     superlative, superlative_word = _superlative(text)
     window, window_words = _window(text)
-    newest, oldest = rx["newest"].search(folded), rx["oldest"].search(folded)
-    list_order: Literal["newest", "oldest"] | None = "newest" if newest else "oldest" if oldest else None
-    said += [match[0] for match in (newest, oldest) if match]  # "最新的在前" orders a list, picks nothing
+    orderings = {kind: [m[0] for m in rx[kind].finditer(folded)] for kind in ("newest", "oldest", "price_high",
+                                                                              "price_low")}
+    list_order = next((kind for kind, found in orderings.items() if found), None)
+    said += [word for found in orderings.values() for word in found]  # "最新的在前" orders a list, picks nothing
     only = bool(re.search(alternation(words("scope", "only")), positive))
     singular = bool(re.search(r"[那这]一?[笔个单只条](?!几)|一笔|一单|\bone\b", positive))
     keep_rest = bool(excluded) or bool(rx["rest"].search(positive))
@@ -146,7 +149,10 @@ def split_exclusions(folded: str, batch: bool = False) -> tuple[str, list[str]]:
     clauses = [clause for clause in re.split(r"[,，;；。]", folded) if clause.strip()]
     excluded: list[str] = []
     kept_clauses: list[str] = []
-    has_rest = batch or (len(clauses) > 1 and any(rx["rest"].search(clause) for clause in clauses))
+    acting = re.compile(alternation(words("request", "cancel_verbs")))
+    has_rest = batch or (len(clauses) > 1 and any(
+        rx["rest"].search(clause) or (acting.search(clause) and not rx["keep"].search(clause.strip()))
+        for clause in clauses))
     for clause in clauses:
         rest = clause
         match = rx["before"].search(rest)
@@ -219,7 +225,8 @@ HOUR = (r"(?P<h>\d{1,2}|[一二两三四五六七八九十]{1,3})\s*(?:点|:|：
 
 
 def _window(text: str) -> tuple[tuple[int, int] | None, list[str]]:
-    lunch = re.search(rf"(?:{alternation(words('time', 'lunch'))})(?:时|的时候|期间)?\s*(?:挂|下|报|提交|买|卖)", text)
+    lunch_words = alternation(words("time", "lunch"))
+    lunch = re.search(rf"(?:{lunch_words})(?:时|的时候|期间|那会儿?|那时候?)?\s*(?:挂|下|报|提交|买|卖)", text)
     if lunch:  # "午休时挂的"; not "中午休市能撤单吗"
         return (11 * 60 + 30, 13 * 60), [lunch[0][:-1]]
     after = alternation(words("time", "after"))

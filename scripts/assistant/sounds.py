@@ -49,14 +49,14 @@ def sounded(clues: Clues, folded: str, order_names: Iterable[str]) -> Clues:
     if clues.names or clues.symbols or clues.order_ids:
         return clues
     names = sorted({fold(name) for name in order_names if name})
-    english = set(ENGLISH_NAMES)
-    latin = [word for word in LATIN_WORD.findall(folded) if word not in english and len(word) >= 3]
+    latin = [word for word in LATIN_WORD.findall(folded) if len(word) >= 3]
     typos = [word for word in clues.unknown_words if len(word) >= MIN_TYPO_LENGTH]
     if not (latin or typos) or not names:
         return clues
     mentions: list[NameMention] = []
     for word in latin:
-        hits = tuple(name for name in names if word in _keys(name))
+        english = fold(ENGLISH_NAMES.get(word, "\0"))  # "byd", "moutai" written against Chinese text
+        hits = tuple(name for name in names if word in _keys(name) or english in name)
         if hits:
             mentions.append(NameMention(word, hits))
     for word in typos:

@@ -293,6 +293,8 @@ class ToolBox:
         orders = self._saw([order_summary(order) for order in self._open_orders(args.order_ids)])
         self.turn.candidates = orders
         self.gate.choices_shown = len(orders)
+        if self.gate.pending is not None:
+            self.gate.drop(DropReason.REPLACED)  # a reply asking "which one?" leaves no preview pending
         return {"candidates": orders, "text": render("candidates", orders=orders, clue=None)}
 
     def _preview_cancel(self, args: OrderIdsInput) -> dict[str, Any]:
