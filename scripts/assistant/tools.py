@@ -47,13 +47,12 @@ class ToolInput(BaseModel):
 
 class ListOrdersInput(ToolInput):
     status: list[Literal["NEW", "WORKING", "FILLED", "CANCELLED", "REJECTED", "EXPIRED"]] | None = Field(
-        None, description="States to include; NEW and WORKING are the cancellable ones. Null: all states.")
+        None, description="States to include; null: all")
     symbol: str | None = Field(None, description="Six-digit code such as 600519, or null")
     side: Literal["BUY", "SELL"] | None = Field(None, description="BUY or SELL, or null for both")
     limit: int | None = Field(None, ge=1, le=LIST_LIMIT_MAX,
                               description=f"At most this many, newest first (default {LIST_LIMIT})")
-    cursor: str | None = Field(None, max_length=200,
-                               description="next_cursor of the previous page (same filters), to read the rest")
+    cursor: str | None = Field(None, max_length=200, description="next_cursor of the previous page, same filters")
 
 
 class GetOrderInput(ToolInput):
@@ -164,9 +163,9 @@ class ToolBox:
 
     def _define(self) -> list[Tool]:
         return [
-            Tool("list_orders", "List the account's orders, newest first. Use status [NEW, WORKING] to find the "
-                 "orders that can be cancelled. truncated: true means more orders match than were returned: call "
-                 "again with cursor = next_cursor (same filters) before saying anything about all of them.",
+            Tool("list_orders", "The account's orders, newest first; status [NEW, WORKING] are the cancellable "
+                 "ones. truncated: true means more match: call again with cursor = next_cursor before saying "
+                 "anything about all of them.",
                  ListOrdersInput, Access.READ, self._list_orders),
             Tool("get_order", "Get one order by full or short id: its current state, updated_at, fills and "
                  "state_history (when it was placed, reported, filled, cancelled).", GetOrderInput,
@@ -176,16 +175,16 @@ class ToolBox:
                  self._market_status),
             Tool("get_account", "Cash (available, frozen, total) and positions (qty, sellable, locked by sell "
                  "orders, bought today under T+1).", NoInput, Access.READ, self._get_account),
-            Tool("find_instruments", "Look up A-share stocks by code or (part of a) Chinese name.",
+            Tool("find_instruments", "Find A-share stocks by code or (part of a) name.",
                  FindInstrumentsInput, Access.READ, self._find_instruments),
-            Tool("get_quote", "A stock's last price, previous close, limit-up and limit-down now.", QuoteInput,
+            Tool("get_quote", "A stock's price now (last, prev_close, limit_up, limit_down).", QuoteInput,
                  Access.READ, self._get_quote),
-            Tool("present_candidates", "Show the user several open orders as a numbered list and ask which one "
-                 "they mean. Use whenever more than one order fits the request.", OrderIdsInput, Access.READ,
+            Tool("present_candidates", "Show several open orders as a numbered list and ask which one the user "
+                 "means, whenever more than one fits.", OrderIdsInput, Access.READ,
                  self._present_candidates),
-            Tool("preview_cancel", "Show the user exactly which orders would be cancelled and what would be "
-                 "released, and ask them to confirm. Required before cancel_orders; the user must answer with an "
-                 "explicit confirmation in their next message.", OrderIdsInput, Access.READ, self._preview_cancel),
+            Tool("preview_cancel", "Show the user exactly the orders to cancel and what would be released, and "
+                 "ask to confirm. Required before cancel_orders, which needs the user's explicit yes next.",
+                 OrderIdsInput, Access.READ, self._preview_cancel),
             Tool("cancel_orders", "Cancel exactly the orders of the preview the user just explicitly confirmed "
                  "(same ids). Refused otherwise.", OrderIdsInput, Access.WRITE, self._cancel_orders),
         ]
