@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from scripts.assistant.clues import Clues, NameMention, fold
 from scripts.assistant.numerals import matches_number
+from scripts.assistant.scope import minute_of
 from scripts.models import OPEN_STATES
 from scripts.order_ids import short_id
 
@@ -215,11 +216,11 @@ def _fits(order: Order, clues: Clues) -> bool:
         return False
     if not _numbers_fit(order, clues):
         return False
-    if clues.period and not clues.period[0] <= _minute_of(order) < clues.period[1]:
+    if clues.period and not clues.period[0] <= minute_of(order) < clues.period[1]:
         return False
     if clues.partial and not (order.get("filled_qty") or 0) > 0:
         return False
-    return not clues.times or any(abs(_minute_of(order) - t) <= TIME_TOLERANCE_MINUTES for t in clues.times)
+    return not clues.times or any(abs(minute_of(order) - t) <= TIME_TOLERANCE_MINUTES for t in clues.times)
 
 
 def _several_prices(clues: Clues) -> bool:
@@ -238,11 +239,3 @@ def _excluded(order: Order, exclude: Clues | None) -> bool:
     if exclude is None or not exclude.narrows():
         return False
     return _fits(order, exclude)
-
-
-def _minute_of(order: Order) -> int:
-    created = str(order.get("created_at") or "")
-    try:
-        return int(created[11:13]) * 60 + int(created[14:16])
-    except ValueError:
-        return -1

@@ -46,9 +46,7 @@ def scoped(found: Resolution, scope: Scope, orders: Sequence[Order], shown: Sequ
     picked = list(found.orders)
     plural = found.plural
     if scope.positions and shown:
-        on_screen = [current.get(order["order_id"], order) for order in shown]
-        at = [on_screen[n - 1] if n > 0 else on_screen[n] for n in scope.positions
-              if (0 < n <= len(on_screen)) or (0 < -n <= len(on_screen))]
+        at = at_positions([current.get(order["order_id"], order) for order in shown], scope.positions)
         if not at:
             return Resolution("none")  # "倒数第九个" of five: no such order, and never all of them
         ids = list(dict.fromkeys(str(order["order_id"]) for order in at))
@@ -75,6 +73,12 @@ def scoped(found: Resolution, scope: Scope, orders: Sequence[Order], shown: Sequ
     return replace(found, orders=tuple(picked), plural=plural)
 
 
+def at_positions(shown: Sequence[Order], positions: Sequence[int]) -> list[Order]:
+    """The orders at these 1-based positions of the list on screen; negative ones count from its end."""
+    size = len(shown)
+    return [shown[n - 1] if n > 0 else shown[n] for n in positions if 0 < abs(n) <= size]
+
+
 def same_stock(order_ids: set[str], orders: Sequence[Order]) -> set[str]:
     return {str(order["symbol"]) for order in orders if order["order_id"] in order_ids}
 
@@ -96,9 +100,7 @@ def excluded_ids(texts: Sequence[str], orders: Sequence[Order], shown: Sequence[
             scope = replace(scope, positions=(int(bare),))  # "2不要" about a numbered batch: its second
             clues = extract_clues("", names, tails)
         if scope.positions and shown:
-            at = [shown[n - 1] if n > 0 else shown[n] for n in scope.positions
-                  if (0 < n <= len(shown)) or (0 < -n <= len(shown))]
-            kept_out |= {order["order_id"] for order in at}
+            kept_out |= {order["order_id"] for order in at_positions(shown, scope.positions)}
         if clues.points():
             kept_out |= {order["order_id"] for order in orders_about(clues, open_orders, shown)}
         if scope.boards or scope.window or scope.superlative:
