@@ -7,10 +7,12 @@ by a query of the order, never by another cancel.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scripts._http import ApiError, Client
-from scripts.models import ErrorBody
+
+if TYPE_CHECKING:
+    from scripts.models import ErrorBody  # only named: importing pydantic would slow every command's cold start
 
 # After these the order's state is not known from the answer itself: ask the broker.
 UNCLEAR_OUTCOMES = frozenset({"CANCEL_FAILED", "OUTCOME_UNKNOWN", "BAD_RESPONSE", "INTERNAL"})

@@ -20,7 +20,6 @@ from typing import Any
 
 from scripts._http import ApiError, Client
 from scripts.cancelling import UNCLEAR_OUTCOMES, cancel_by_ids
-from scripts.models import OPEN_STATES
 from scripts.order_ids import UnknownOrderIdError, expand_order_id
 from scripts.order_views import order_summary, would_release
 
@@ -102,6 +101,8 @@ def cmd_market(client: Client, args: argparse.Namespace) -> Any:
 
 def cmd_cancel(client: Client, args: argparse.Namespace) -> Any:
     """Preview (always), then cancel exactly those orders by id, only with --yes."""
+    from scripts.models import OPEN_STATES  # here, not at the top: pydantic costs every command's cold start
+
     order_ids = list(dict.fromkeys(expand_order_id(client, text) for text in args.order_ids))
     orders = [client.order(order_id).model_dump(mode="json") for order_id in order_ids]
     preview = [{**order_summary(order), "would_release": would_release(order)}

@@ -34,6 +34,13 @@ from scripts.models import OPEN_STATES
 BUSY_TIMEOUT_SECONDS = 0.5
 
 
+# What `list_order_records` gives for each order, in this order: what the order object on the wire needs,
+# and `seq` for the next page's cursor.
+ORDER_RECORD_COLUMNS = ("order_id", "client_order_id", "account_id", "symbol", "side", "type", "qty", "limit_price",
+                        "filled_qty", "cancelled_qty", "filled_value", "frozen_cash", "state", "reject_reason",
+                        "created_at", "updated_at", "seq")
+
+
 class StorageError(Exception):
     """The database file cannot be used: the message is one line naming the file and what to do."""
 
@@ -132,6 +139,8 @@ class Store:
         self._depth = 0
         self._grants: dict[str, frozenset[str]] = {}
         self.reload_grants()
+        with self.reading() as db:
+            self._faults_may_be_armed = db.execute("SELECT 1 FROM faults LIMIT 1").fetchone() is not None
 
     def close(self) -> None:
         with self._lock:
@@ -330,26 +339,26 @@ class Store:
         limit: int,
     ) -> list[OrderRow]:
         """Newest first: by created_at, then the later entry first; `after` is a keyset cursor."""
-        clauses = [f"account_id IN ({', '.join('?' for _ in account_ids)})"]
-        params: list[Any] = list(account_ids)
-        if states:
-            clauses.append(f"state IN ({', '.join('?' for _ in states)})")
-            params += states
-        if symbol:
-            clauses.append("symbol = ?")
-            params.append(symbol)
-        if side:
-            clauses.append("side = ?")
-            params.append(side)
-        if since:
-            clauses.append("created_at >= ?")
-            params.append(since)
-        if after:
-            clauses.append("(created_at < ? OR (created_at = ? AND seq < ?))")
-            params += [after[0], after[0], after[1]]
-        query = f"SELECT * FROM orders WHERE {' AND '.join(clauses)} ORDER BY created_at DESC, seq DESC LIMIT ?"
-        params.append(limit)
-        return [OrderRow.from_row(row) for row in db.execute(query, params).fetchall()]
+        where, params = _order_filter(account_ids, states, symbol, side, since, after)
+        query = f"SELECT * FROM orders WHERE {where} ORDER BY created_at DESC, seq DESC LIMIT ?"
+        return [OrderRow.from_row(row) for row in db.execute(query, [*params, limit]).fetchall()]
+
+    def list_order_records(
+        self,
+        db: sqlite3.Connection,
+        account_ids: list[str],
+        states: list[str] | None,
+        symbol: str | None,
+        side: str | None,
+        since: str | None,
+        after: tuple[str, int] | None,
+        limit: int,
+    ) -> list[tuple[Any, ...]]:
+        """`list_orders` as plain tuples of ORDER_RECORD_COLUMNS: the list endpoint builds no object per row."""
+        where, params = _order_filter(account_ids, states, symbol, side, since, after)
+        query = (f"SELECT {', '.join(ORDER_RECORD_COLUMNS)} FROM orders WHERE {where} "
+                 "ORDER BY created_at DESC, seq DESC LIMIT ?")
+        return _tuples(db, query, [*params, limit])
 
     def add_history(self, db: sqlite3.Connection, order_id: str, state: str, ts: str, reason: str | None) -> None:
         db.execute("INSERT INTO state_history (order_id, state, ts, reason) VALUES (?, ?, ?, ?)",
@@ -365,6 +374,20 @@ class Store:
 
     def fills(self, db: sqlite3.Connection, order_ids: list[str]) -> dict[str, list[sqlite3.Row]]:
         return self._grouped(db, "SELECT * FROM fills WHERE order_id IN ({}) ORDER BY ts, rowid", order_ids)
+
+    # The list endpoint's reads: a page of ids binds as one JSON parameter (no chunking under SQLite's parameter
+    # cap), and each row carries the id's index in the page, not the id, so grouping needs no lookup.
+    def fill_records(self, db: sqlite3.Connection, order_ids: list[str]) -> list[tuple[Any, ...]]:
+        """`(i, fill_id, qty, price, fee, ts)` for the fills of `order_ids[i]`, by i, then as `fills` orders them."""
+        return _tuples(db, "SELECT ids.key, fill_id, qty, price, fee, ts FROM json_each(?) AS ids "
+                           "JOIN fills AS f ON f.order_id = ids.value ORDER BY ids.key, f.ts, f.rowid",
+                       [json.dumps(order_ids)])
+
+    def history_records(self, db: sqlite3.Connection, order_ids: list[str]) -> list[tuple[Any, ...]]:
+        """`(i, state, ts, reason)` for the state changes of `order_ids[i]`, by i, then in the order they happened."""
+        return _tuples(db, "SELECT ids.key, state, ts, reason FROM json_each(?) AS ids "
+                           "JOIN state_history AS h ON h.order_id = ids.value ORDER BY ids.key, h.id",
+                       [json.dumps(order_ids)])
 
     @staticmethod
     def _grouped(db: sqlite3.Connection, query: str, order_ids: list[str]) -> dict[str, list[sqlite3.Row]]:
@@ -383,10 +406,15 @@ class Store:
             columns = ", ".join(fields)
             db.execute(f"INSERT INTO faults ({columns}) VALUES ({', '.join('?' for _ in fields)})",
                        tuple(fields.values()))
+            self._faults_may_be_armed = True
 
     def has_faults(self) -> bool:
-        with self.reading():
-            return self._conn.execute("SELECT 1 FROM faults LIMIT 1").fetchone() is not None
+        """Whether a fault may be armed, from memory: the gateway asks on the event loop before every request.
+
+        Only this broker writes the file (one per file), so the flag is set wherever a fault is added, under
+        the lock, and cleared only by `take_fault` finding none left.
+        """
+        return self._faults_may_be_armed
 
     def take_fault(self, method: str, path: str, order_ids: list[str], kinds: tuple[str, ...]) -> sqlite3.Row | None:
         """Consume the oldest armed fault of one of `kinds` that matches this request (one-shot)."""
@@ -402,6 +430,8 @@ class Store:
                 if matches:
                     db.execute("DELETE FROM faults WHERE id = ?", (row["id"],))
                     return row
+            if db.execute("SELECT 1 FROM faults LIMIT 1").fetchone() is None:
+                self._faults_may_be_armed = False
         return None
 
     def log_request(self, entry: dict[str, Any]) -> None:
@@ -421,6 +451,36 @@ class Store:
     def wipe(self, db: sqlite3.Connection) -> None:
         for table in STATE_TABLES:
             db.execute(f"DELETE FROM {table}")
+
+
+def _order_filter(account_ids: list[str], states: list[str] | None, symbol: str | None, side: str | None,
+                  since: str | None, after: tuple[str, int] | None) -> tuple[str, list[Any]]:
+    """The WHERE clause of an order listing and its parameters."""
+    clauses = [f"account_id IN ({', '.join('?' for _ in account_ids)})"]
+    params: list[Any] = list(account_ids)
+    if states:
+        clauses.append(f"state IN ({', '.join('?' for _ in states)})")
+        params += states
+    if symbol:
+        clauses.append("symbol = ?")
+        params.append(symbol)
+    if side:
+        clauses.append("side = ?")
+        params.append(side)
+    if since:
+        clauses.append("created_at >= ?")
+        params.append(since)
+    if after:
+        clauses.append("(created_at < ? OR (created_at = ? AND seq < ?))")
+        params += [after[0], after[0], after[1]]
+    return " AND ".join(clauses), params
+
+
+def _tuples(db: sqlite3.Connection, query: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """Rows as plain tuples (the connection's row factory makes a `sqlite3.Row` of each)."""
+    cursor = db.cursor()
+    cursor.row_factory = None
+    return cursor.execute(query, params).fetchall()
 
 
 def _position(row: sqlite3.Row) -> PositionRow:

@@ -1,4 +1,8 @@
-"""Stored rows → the contract's models (`scripts.models`): the only place the broker shapes its answers."""
+"""Stored rows → the contract's models (`scripts.models`): where the broker shapes its answers.
+
+One exception, the hottest read: the order list is written as JSON straight from its rows (`order_json`),
+held byte for byte equal to what these models give by tests/broker/test_order_json.py.
+"""
 
 from __future__ import annotations
 
