@@ -147,9 +147,10 @@ class ApiError(Exception):
         return (_rebuild_api_error, (self.as_dict(),))
 
     def as_dict(self) -> dict[str, Any]:
-        """The error as the contract's error body plus `http_status`: what a tool result carries."""
-        return {"code": self.code, "message": self.message, "recovery_hint": self.recovery_hint,
-                "details": self.details, "request_id": self.request_id, "http_status": self.http_status}
+        """The error as the contract's error body plus `http_status`: the one JSON form of an ApiError (tool results,
+        the command line's output)."""
+        return {"code": self.code, "http_status": self.http_status, "recovery_hint": self.recovery_hint,
+                "message": self.message, "details": self.details, "request_id": self.request_id}
 
 
 def _rebuild_api_error(fields: dict[str, Any]) -> ApiError:

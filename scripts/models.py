@@ -85,7 +85,6 @@ Side = Literal["BUY", "SELL"]
 OrderType = Literal["LIMIT", "MARKET"]
 OrderState = Literal["NEW", "WORKING", "FILLED", "CANCELLED", "REJECTED", "EXPIRED"]
 OPEN_STATES: frozenset[str] = frozenset({"NEW", "WORKING"})
-TERMINAL_STATES: frozenset[str] = frozenset({"FILLED", "CANCELLED", "REJECTED", "EXPIRED"})
 ALL_STATES: tuple[str, ...] = ("NEW", "WORKING", "FILLED", "CANCELLED", "REJECTED", "EXPIRED")
 Exchange = Literal["SH", "SZ", "BJ"]
 Board = Literal["MAIN", "STAR", "CHINEXT", "BSE"]
@@ -122,13 +121,6 @@ CLIENT_ERROR_CATALOGUE: dict[str, tuple[int, RecoveryHint]] = {
     "OUTCOME_UNKNOWN": (0, "retry"),
     "BAD_RESPONSE": (0, "contact_support"),
 }
-RECOVERY_HINTS: tuple[RecoveryHint, ...] = (
-    "fix_input",
-    "retry",
-    "retry_later",
-    "reauthenticate",
-    "contact_support",
-)
 
 
 class WireModel(BaseModel):
