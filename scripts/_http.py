@@ -1,4 +1,4 @@
-"""The trading API client: the only code in the skill that speaks HTTP to a broker (`api.md`).
+"""The trading API client: the only code in the skill that speaks HTTP to a broker (`docs/api.md`).
 
     client = Client()                      # TRADING_API_URL, TRADING_API_TOKEN, TRADING_ACCOUNT_ID
     client.get / post / delete (path)      # -> the decoded JSON body (a dict), as the references show it

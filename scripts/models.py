@@ -1,4 +1,4 @@
-"""Pydantic models of the trading API wire contract (`api.md`): one source of truth for every field.
+"""Pydantic models of the trading API wire contract (`docs/api.md`): one source of truth for every field.
 
 The paper broker serializes through these models; the Client parses with them. Response models
 tolerate unknown fields (a newer server must not break an older client); request models forbid them
@@ -358,7 +358,7 @@ class SimOrder(RequestModel):
 
 
 class SimWorld(RequestModel):
-    """The world part of a scenario (`scenarios.md`): the body of `POST /v1/sim/reset`."""
+    """The world part of a scenario (`docs/scenarios.md`): the body of `POST /v1/sim/reset`."""
 
     now: datetime
     account: SimAccount | None = None
