@@ -38,7 +38,6 @@ import email.utils
 import logging
 import os
 import random
-import sys
 import time
 from collections.abc import Iterable
 from datetime import datetime
@@ -46,20 +45,7 @@ from decimal import Decimal
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
-if "httpx" not in sys.modules:
-    # httpx imports its optional command-line tool (rich, click: ~60 ms) whenever those are installed, and
-    # the skill installs rich. The Client never uses that tool, and every skill command is a fresh process,
-    # so the import is skipped: httpx falls back to its own stub `httpx.main`. The entry is removed at once,
-    # so a later `import httpx._main` anywhere still works.
-    sys.modules["httpx._main"] = None  # type: ignore[assignment]
-    try:
-        import httpx
-    finally:
-        if sys.modules.get("httpx._main", False) is None:
-            del sys.modules["httpx._main"]
-else:
-    import httpx
-
+import httpx
 from pydantic import BaseModel, ValidationError
 
 from scripts.models import (

@@ -18,6 +18,18 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+if "httpx" not in sys.modules:
+    # Start-up time is the command line's business, so its one trick lives here, not in the library: httpx imports
+    # its optional command-line tool (rich, click: ~60 ms) whenever those are installed, and the skill installs
+    # rich. Every command is a fresh process that never uses that tool, so the import is skipped (httpx falls
+    # back to its own stub `httpx.main`); the entry is removed at once, so a later `import httpx._main` works.
+    sys.modules["httpx._main"] = None  # type: ignore[assignment]
+    try:
+        import httpx  # noqa: F401
+    finally:
+        if sys.modules.get("httpx._main", False) is None:
+            del sys.modules["httpx._main"]
+
 from scripts._http import ApiError, Client
 from scripts.messages import money, side_label, state_label
 from scripts.models import OPEN_STATES
