@@ -1,4 +1,4 @@
-"""The trading API client: the only code in the skill that speaks HTTP to a broker (`api.md`).
+"""The trading API client: the only code in the skill that speaks HTTP to a broker (`docs/api.md`).
 
     client = Client()                      # TRADING_API_URL, TRADING_API_TOKEN, TRADING_ACCOUNT_ID
     client.get / post / delete (path)      # -> the decoded JSON body (a dict), as the references show it
@@ -38,43 +38,30 @@ import email.utils
 import logging
 import os
 import random
-import sys
 import time
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from decimal import Decimal
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
-if "httpx" not in sys.modules:
-    # httpx imports its optional command-line tool (rich, click: ~60 ms) whenever those are installed, and
-    # the skill installs rich. The Client never uses that tool, and every skill command is a fresh process,
-    # so the import is skipped: httpx falls back to its own stub `httpx.main`. The entry is removed at once,
-    # so a later `import httpx._main` anywhere still works.
-    sys.modules["httpx._main"] = None  # type: ignore[assignment]
-    try:
-        import httpx
-    finally:
-        if sys.modules.get("httpx._main", False) is None:
-            del sys.modules["httpx._main"]
-else:
-    import httpx
+import httpx
+from pydantic import BaseModel, ValidationError
 
-if TYPE_CHECKING:
-    from decimal import Decimal
-
-    from pydantic import BaseModel
-
-    from scripts.models import (
-        Account,
-        BatchCancelResult,
-        CancelledOrder,
-        InstrumentList,
-        MarketStatus,
-        Order,
-        OrderList,
-        PositionList,
-        Quote,
-    )
+from scripts.models import (
+    CLIENT_ERROR_CATALOGUE,
+    ERROR_CATALOGUE,
+    Account,
+    BatchCancelResult,
+    CancelledOrder,
+    ErrorBody,
+    InstrumentList,
+    MarketStatus,
+    Order,
+    OrderList,
+    PositionList,
+    Quote,
+)
 
 __all__ = ["ApiError", "Client"]
 
@@ -121,7 +108,7 @@ HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
 PLACE_ORDER_PATH = "/v1/orders"
 BODY_SNIPPET_CHARS = 120  # enough of an odd answer to recognise it in an error message
 
-ModelT = TypeVar("ModelT", bound="BaseModel")
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class ApiError(Exception):
@@ -147,9 +134,10 @@ class ApiError(Exception):
         return (_rebuild_api_error, (self.as_dict(),))
 
     def as_dict(self) -> dict[str, Any]:
-        """The error as the contract's error body plus `http_status`: what a tool result carries."""
-        return {"code": self.code, "message": self.message, "recovery_hint": self.recovery_hint,
-                "details": self.details, "request_id": self.request_id, "http_status": self.http_status}
+        """The error as the contract's error body plus `http_status`: the one JSON form of an ApiError (tool results,
+        the command line's output)."""
+        return {"code": self.code, "http_status": self.http_status, "recovery_hint": self.recovery_hint,
+                "message": self.message, "details": self.details, "request_id": self.request_id}
 
 
 def _rebuild_api_error(fields: dict[str, Any]) -> ApiError:
@@ -160,8 +148,6 @@ def _rebuild_api_error(fields: dict[str, Any]) -> ApiError:
 
 def _client_error(code: str, message: str, http_status: int | None = None,
                   request_id: str | None = None) -> ApiError:
-    from scripts.models import CLIENT_ERROR_CATALOGUE, ERROR_CATALOGUE
-
     # A server code raised by the Client (UNAUTHENTICATED for an unusable token) keeps its hint, status 0.
     default_status, hint = CLIENT_ERROR_CATALOGUE.get(code) or (0, ERROR_CATALOGUE[code][1])
     return ApiError(code, message, http_status=default_status if http_status is None else http_status,
@@ -231,8 +217,6 @@ class Client:
                side: Literal["BUY", "SELL"] | None = None, since: datetime | str | None = None,
                limit: int | None = None, cursor: str | None = None) -> OrderList:
         """The account's orders, newest first: one page; `next_cursor` asks for the next one."""
-        from scripts.models import OrderList
-
         params = {"status": status if status is None or isinstance(status, str) else ",".join(status),
                   "symbol": symbol, "side": side,
                   "since": since.isoformat() if isinstance(since, datetime) else since,
@@ -242,20 +226,14 @@ class Client:
                              model=OrderList)
 
     def order(self, order_id: str) -> Order:
-        from scripts.models import Order
-
         return self._request("GET", self.path("orders", order_id), model=Order)
 
     def cancel(self, order_id: str) -> CancelledOrder:
         """Cancel one order; on OUTCOME_UNKNOWN query `order(order_id)` before anything else."""
-        from scripts.models import CancelledOrder
-
         return self._request("DELETE", self.path("orders", order_id), model=CancelledOrder)
 
     def cancel_many(self, order_ids: Iterable[str]) -> BatchCancelResult:
         """Cancel exactly the named orders (one failure does not stop the others)."""
-        from scripts.models import BatchCancelResult
-
         ids = list(order_ids)
         if not ids:
             # Without order_ids the endpoint cancels every order matching a filter: never send that by accident.
@@ -264,23 +242,15 @@ class Client:
                              params={"order_ids": ",".join(ids)}, model=BatchCancelResult)
 
     def account(self) -> Account:
-        from scripts.models import Account
-
         return self._request("GET", self.path("accounts", self.account_id), model=Account)
 
     def positions(self) -> PositionList:
-        from scripts.models import PositionList
-
         return self._request("GET", self.path("accounts", self.account_id, "positions"), model=PositionList)
 
     def place(self, symbol: str, side: Literal["BUY", "SELL"], qty: int,
               limit_price: Decimal | str | int | None = None, type: Literal["LIMIT", "MARKET"] = "LIMIT",
               client_order_id: str | None = None) -> Order:
         """Place an order (the server checks lots, band and cash); safe to retry by its client_order_id."""
-        from decimal import Decimal
-
-        from scripts.models import Order
-
         body: dict[str, Any] = {"account_id": self.account_id, "symbol": symbol, "side": side, "qty": qty,
                                 "type": type, "client_order_id": client_order_id or _new_client_order_id()}
         if limit_price is not None:
@@ -289,18 +259,12 @@ class Client:
         return self._request("POST", PLACE_ORDER_PATH, json=body, model=Order)
 
     def instruments(self, q: str) -> InstrumentList:
-        from scripts.models import InstrumentList
-
         return self._request("GET", "/v1/instruments", params={"q": q}, model=InstrumentList)
 
     def quote(self, symbol: str) -> Quote:
-        from scripts.models import Quote
-
         return self._request("GET", self.path("quotes", symbol), model=Quote)
 
     def market_status(self) -> MarketStatus:
-        from scripts.models import MarketStatus
-
         return self._request("GET", "/v1/market/status", model=MarketStatus)
 
     # --- the one way out to the network -------------------------------------------------------------------
@@ -369,8 +333,6 @@ class Client:
         status = response.status_code
         if 200 <= status < 300:
             if model is not None:
-                from pydantic import ValidationError
-
                 try:
                     return model.model_validate_json(response.content)
                 except ValidationError as error:
@@ -383,10 +345,6 @@ class Client:
             if not isinstance(data, dict):
                 raise self._bad_response(where, response, method, body, "not a JSON object")
             return data
-        from pydantic import ValidationError
-
-        from scripts.models import ErrorBody
-
         try:
             error_body = ErrorBody.model_validate_json(response.content)
         except ValidationError:

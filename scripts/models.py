@@ -1,4 +1,4 @@
-"""Pydantic models of the trading API wire contract (`api.md`): one source of truth for every field.
+"""Pydantic models of the trading API wire contract (`docs/api.md`): one source of truth for every field.
 
 The paper broker serializes through these models; the Client parses with them. Response models
 tolerate unknown fields (a newer server must not break an older client); request models forbid them
@@ -85,7 +85,6 @@ Side = Literal["BUY", "SELL"]
 OrderType = Literal["LIMIT", "MARKET"]
 OrderState = Literal["NEW", "WORKING", "FILLED", "CANCELLED", "REJECTED", "EXPIRED"]
 OPEN_STATES: frozenset[str] = frozenset({"NEW", "WORKING"})
-TERMINAL_STATES: frozenset[str] = frozenset({"FILLED", "CANCELLED", "REJECTED", "EXPIRED"})
 ALL_STATES: tuple[str, ...] = ("NEW", "WORKING", "FILLED", "CANCELLED", "REJECTED", "EXPIRED")
 Exchange = Literal["SH", "SZ", "BJ"]
 Board = Literal["MAIN", "STAR", "CHINEXT", "BSE"]
@@ -122,13 +121,6 @@ CLIENT_ERROR_CATALOGUE: dict[str, tuple[int, RecoveryHint]] = {
     "OUTCOME_UNKNOWN": (0, "retry"),
     "BAD_RESPONSE": (0, "contact_support"),
 }
-RECOVERY_HINTS: tuple[RecoveryHint, ...] = (
-    "fix_input",
-    "retry",
-    "retry_later",
-    "reauthenticate",
-    "contact_support",
-)
 
 
 class WireModel(BaseModel):
@@ -366,7 +358,7 @@ class SimOrder(RequestModel):
 
 
 class SimWorld(RequestModel):
-    """The world part of a scenario (`scenarios.md`): the body of `POST /v1/sim/reset`."""
+    """The world part of a scenario (`docs/scenarios.md`): the body of `POST /v1/sim/reset`."""
 
     now: datetime
     account: SimAccount | None = None

@@ -16,12 +16,34 @@ import json
 import re
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if "httpx" not in sys.modules:
+    # Start-up time is the command line's business, so its one trick lives here, not in the library: httpx imports
+    # its optional command-line tool (rich, click: ~60 ms) whenever those are installed, and the skill installs
+    # rich. Every command is a fresh process that never uses that tool, so the import is skipped (httpx falls
+    # back to its own stub `httpx.main`); the entry is removed at once, so a later `import httpx._main` works.
+    sys.modules["httpx._main"] = None  # type: ignore[assignment]
+    try:
+        import httpx  # noqa: F401
+    finally:
+        if sys.modules.get("httpx._main", False) is None:
+            del sys.modules["httpx._main"]
 
 from scripts._http import ApiError, Client
-from scripts.cancelling import UNCLEAR_OUTCOMES, cancel_by_ids
-from scripts.order_ids import UnknownOrderIdError, expand_order_id
-from scripts.order_views import order_summary, would_release
+from scripts.messages import money, side_label, state_label
+from scripts.models import OPEN_STATES
+from scripts.orders import (
+    UNCLEAR_OUTCOMES,
+    UnknownOrderIdError,
+    cancel_by_ids,
+    expand_order_id,
+    order_summary,
+    would_release,
+)
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -40,14 +62,6 @@ class UnknownSymbolError(LookupError):
         self.matches = matches
         detail = "names no instrument" if not matches else f"names {len(matches)} instruments ({', '.join(matches)})"
         super().__init__(f"symbol {text!r} {detail}; give the six-digit code")
-
-
-# --- shaping what is printed -------------------------------------------------------------------------
-
-
-def api_error_dict(error: ApiError) -> dict[str, Any]:
-    return {"code": error.code, "http_status": error.http_status, "recovery_hint": error.recovery_hint,
-            "message": error.message, "details": error.details}
 
 
 # --- commands ------------------------------------------------------------------------------------------
@@ -101,7 +115,6 @@ def cmd_market(client: Client, args: argparse.Namespace) -> Any:
 
 def cmd_cancel(client: Client, args: argparse.Namespace) -> Any:
     """Preview (always), then cancel exactly those orders by id, only with --yes."""
-    from scripts.models import OPEN_STATES  # here, not at the top: pydantic costs every command's cold start
 
     order_ids = list(dict.fromkeys(expand_order_id(client, text) for text in args.order_ids))
     orders = [client.order(order_id).model_dump(mode="json") for order_id in order_ids]
@@ -133,6 +146,76 @@ def cancel_and_report(client: Client, order_ids: list[str]) -> dict[str, Any]:
             failure["order_now"] = order_summary(result["order_now"]) if result["order_now"] else None
         failed.append(failure)
     return {"cancelled": cancelled, "failed": failed}
+
+
+# --- `--table` output: the same data as the JSON, for people --------------------------------------
+
+PIPED_WIDTH = 140
+ORDER_COLUMNS = [("short_id", "委托号"), ("name", "名称"), ("symbol", "代码"), ("side", "方向"), ("qty", "数量"),
+                 ("limit_price", "限价"), ("filled_qty", "已成"), ("remaining_qty", "未成"),
+                 ("state_label", "状态"), ("created_at", "时间")]
+
+
+def _order_rows(orders: list[dict[str, Any]], title: str) -> Table:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for _, header in ORDER_COLUMNS:
+        table.add_column(header)
+    for order in orders:
+        cells = {**order, "side": side_label(order["side"]),
+                 "state_label": state_label(order["state"], order["filled_qty"]),
+                 "short_id": order["order_id"].rsplit("_", 1)[-1], "created_at": order["created_at"][11:19],
+                 "limit_price": order["limit_price"] or "市价"}
+        table.add_row(*(str(cells[key]) for key, _ in ORDER_COLUMNS))
+    return table
+
+
+def _positions(positions: list[dict[str, Any]]) -> Table:
+    from rich.table import Table
+
+    table = Table(title="持仓")
+    for header in ("名称", "代码", "持仓", "可卖", "卖出冻结", "今日买入", "成本价", "现价", "市值", "浮动盈亏"):
+        table.add_column(header)
+    for p in positions:
+        table.add_row(p["name"], p["symbol"], str(p["qty"]), str(p["qty_sellable"]), str(p["qty_locked_sell"]),
+                      str(p["qty_unsettled"]), p["avg_cost"], p["last_price"], money(p["market_value"]),
+                      money(p["unrealized_pnl"]))
+    return table
+
+
+def print_table(data: Any) -> None:
+    """`--table`: the same data as the JSON, as tables for people (rich, imported only when asked for)."""
+    from rich.console import Console
+
+    # Piped output has no terminal width to fit: wide enough that names and times stay whole.
+    console = Console(width=None if sys.stdout.isatty() else PIPED_WIDTH)
+    if not isinstance(data, dict):
+        console.print(data)
+        return
+    if "orders" in data:
+        console.print(_order_rows(data["orders"], "委托"))
+    elif "order_id" in data:
+        console.print(_order_rows([data], "委托"))
+    elif "cash" in data:
+        cash = data["cash"]
+        console.print(f"可用资金 {money(cash['available'])} 元  冻结资金 {money(cash['frozen'])} 元  "
+                      f"资金余额 {money(cash['total'])} 元  总资产 {money(data['equity'])} 元")
+        console.print(_positions(data["positions"]))
+    elif "positions" in data:
+        console.print(_positions(data["positions"]))
+    elif "preview" in data:
+        console.print(_order_rows(data["preview"], "将撤销的委托"))
+        if data["not_cancellable"]:
+            console.print(_order_rows(data["not_cancellable"], "无法撤销（已结束）"))
+    elif "cancelled" in data:
+        if data["cancelled"]:
+            console.print(_order_rows(data["cancelled"], "已撤销"))
+        for failure in data["failed"]:
+            console.print(f"[red]{failure['order_id']}: {failure['code']} ({failure['recovery_hint']})[/red] "
+                          f"{failure['message']}")
+    else:
+        console.print_json(data=data)
 
 
 # --- the command line ----------------------------------------------------------------------------------
@@ -186,8 +269,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _emit(data: Any, table: bool) -> None:
     if table:
-        from scripts.trade_table import print_table
-
         print_table(data)
     else:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n")
@@ -213,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         print(str(error), file=sys.stderr)
         return EXIT_BY_HINT["fix_input"]
     except ApiError as error:
-        _emit({"error": api_error_dict(error)}, False)
+        _emit({"error": error.as_dict()}, False)
         print(str(error), file=sys.stderr)
         return EXIT_BY_HINT.get(error.recovery_hint, 1)
     _emit(result, args.table)

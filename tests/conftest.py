@@ -14,7 +14,7 @@ TEST_TOKEN = "test-token-acc-default"
 OTHER_TOKEN = "test-token-acc-other"
 NOW = "2026-11-24T10:30:00+08:00"  # a Tuesday, continuous trading
 
-# A small world most tests start from (the example of scenarios.md).
+# A small world most tests start from (the example of docs/scenarios.md).
 BASE_WORLD: dict[str, Any] = {
     "now": NOW,
     "account": {

@@ -40,7 +40,7 @@ from scripts.assistant.claude_settings import (
     default_model,
     sdk_client,
 )
-from scripts.assistant.core import EngineAnswer
+from scripts.assistant.engine import EngineAnswer
 from scripts.assistant.history import BUDGET_CHARS, History, shortened_result
 from scripts.assistant.model_failures import describe, failure_kind, rejects_thinking, stop_kind
 from scripts.assistant.prompt import system_prompt

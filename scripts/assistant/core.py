@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from scripts._http import Client
 from scripts.assistant.confirmation import AnswerKind
+from scripts.assistant.engine import Engine, EngineAnswer
 from scripts.assistant.gate import ConfirmationGate, DropReason, PendingCancel
-from scripts.assistant.replies import ReplyClass, classify_reply
+from scripts.assistant.replies import classify_reply
 from scripts.assistant.tools import ToolBox
 from scripts.assistant.truthful import claims_a_cancel, without_other_orders
 from scripts.messages import render
@@ -46,36 +47,9 @@ class Reply:
     cache_read_tokens: int = 0  # input read from the prompt cache (cache_read_input_tokens)
 
 
-@dataclass
-class EngineAnswer:
-    text: str
-    failed: bool = False  # the turn did not complete (an API error, a malformed or cut-off response)
-    model_written: bool = False  # the words are a model's, not the templates': they get checked
-    model_calls: int = 0
-    output_tokens: int = 0
-    uncached_input_tokens: int = 0
-    cache_write_tokens: int = 0
-    cache_read_tokens: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def input_tokens(self) -> int:
-        return self.uncached_input_tokens + self.cache_write_tokens + self.cache_read_tokens
-
-
-class Engine(Protocol):
-    name: str
-
-    def respond(self, text: str, reply: ReplyClass) -> EngineAnswer:
-        """Answer one user message (already recorded by the gate), using only the tool box's tools."""
-        ...
-
-    def replied(self, text: str) -> None:
-        """The reply as the user read it (the preview appended, a false claim corrected), to remember."""
-        ...
-
-
 def build_engine(name: str, tools: ToolBox, **options: Any) -> Engine:
+    """The engine called `name` over `tools` (the command line picks engines by name); an option the engine does
+    not take is a TypeError."""
     if name == "offline":
         from scripts.assistant.offline import OfflineEngine
 
@@ -90,6 +64,9 @@ def build_engine(name: str, tools: ToolBox, **options: Any) -> Engine:
 class Assistant:
     """A chat assistant over one account: `send` a message, read the `Reply`.
 
+    `engine` is an engine object built over `ToolBox(client, ConfirmationGate())` (the Assistant holds its gate
+    to the rules below), or the name of one, "offline" or "claude", built here with `options`.
+
     A host that shows the preview as buttons calls `approve()` or `reject()` instead of waiting for a typed
     "确认"; both go through the same gate as typed words.
 
@@ -99,11 +76,20 @@ class Assistant:
     sentence and leaves nothing pending, since the user never saw what it prepared.
     """
 
-    def __init__(self, client: Client, engine: str = "offline", **options: Any) -> None:
+    def __init__(self, client: Client, engine: Engine | str = "offline", **options: Any) -> None:
         self.client = client
-        self.gate = ConfirmationGate()
-        self.tools = ToolBox(client, self.gate)
-        self.engine = build_engine(engine, self.tools, **options)
+        if isinstance(engine, str):
+            self.gate = ConfirmationGate()
+            self.tools = ToolBox(client, self.gate)
+            self.engine = build_engine(engine, self.tools, **options)
+            return
+        if options:
+            raise TypeError(f"options {sorted(options)} go to the engine's constructor, not to the Assistant")
+        if engine.tools.client is not client:
+            raise ValueError("the engine's tool box must work over the Assistant's own client")
+        self.tools = engine.tools
+        self.gate = engine.tools.gate
+        self.engine = engine
 
     @property
     def pending(self) -> PendingCancel | None:

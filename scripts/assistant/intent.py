@@ -38,7 +38,6 @@ class Request:
     clues: Clues
     exclude: Clues
     cancel_verb: bool = False
-    corrected: bool = False  # "不对，是平安那笔": a refusal followed by a new target
     question: bool = False
     open_only: bool = False  # for a listing: only what can still be cancelled
     filled_only: bool = False  # for a listing: only what was filled ("今天哪些单成交了？")
@@ -81,7 +80,7 @@ def read_request(text: str, known_names: Iterable[str] = (), known_tails: Iterab
     open_only = listing or bool(p.OPEN_ONLY.search(wanted))
     request = Request(
         Intent.NONE, clues, extract_clues(",".join(kept), names, tails), cancel_verb=bool(p.CANCEL_VERB.search(wanted)),
-        corrected=bool(refusals or kept) and _asks_for_orders(clues), question=question, open_only=open_only,
+        question=question, open_only=open_only,
         filled_only=not open_only and bool(p.FILLED_ONLY.search(wanted)) and not p.CANCEL_VERB.search(wanted),
         cash=bool(p.CASH.search(wanted)), positions=bool(p.POSITIONS.search(wanted)),
         cancel_now_question=bool(p.CAN_CANCEL_NOW.search(folded)),

@@ -15,7 +15,7 @@ from typing import Any
 
 from scripts.assistant.clues import Clues
 from scripts.assistant.conversation import Context, positions_from_numbers, with_context
-from scripts.assistant.core import EngineAnswer
+from scripts.assistant.engine import EngineAnswer
 from scripts.assistant.gate import DropReason
 from scripts.assistant.intent import Intent, Request, read_request
 from scripts.assistant.lexicon import fold
@@ -32,7 +32,6 @@ from scripts.assistant.resolve import (
     tails_of,
 )
 from scripts.assistant.scoping import excluded_ids, resolve_request
-from scripts.assistant.sessions import no_cancel_until
 from scripts.assistant.sounds import sounded
 from scripts.assistant.tools import ToolBox, ToolResult
 from scripts.messages import render, render_error
@@ -45,9 +44,8 @@ class OfflineEngine:
 
     name = "offline"
 
-    def __init__(self, tools: ToolBox, **options: Any) -> None:
+    def __init__(self, tools: ToolBox) -> None:  # the rules take no options: an option given is a TypeError
         self.tools = tools
-        self.options = options  # accepted for a common signature; the rules take none
         self.context = Context()
 
     def respond(self, text: str, reply: ReplyClass) -> EngineAnswer:
@@ -148,18 +146,21 @@ class OfflineEngine:
     def _asides(self, request: Request) -> list[str]:
         """What a cancel request also asks: whether cancelling works now, cash or positions."""
         asides = []
-        if request.cancel_now_question or request.account_question:
+        if request.cancel_now_question:
+            # The broker knows its sessions: whether cancels are accepted now is its answer, not a copy of its rules.
+            market = self.tools.call("market_status", {})
+            if market.is_error:
+                return [_error_text(market)]
+            now = str(market.content["now"])
+            asides.append(render("cancel_window", now=now, retry_after=cancels_reopen_at(market.content)))
+        if request.account_question:
             result = self.tools.call("get_account", {})
             if result.is_error:
-                return [_error_text(result)]
-            if request.cancel_now_question:
-                now = str(result.content["as_of"])
-                asides.append(render("cancel_window", now=now, retry_after=no_cancel_until(now)))
-            if request.account_question:
-                if request.cash or not request.positions:
-                    asides.append(render("account", **result.content))
-                if request.positions:
-                    asides.append(render("positions", positions=result.content.get("positions", [])))
+                return [*asides, _error_text(result)]
+            if request.cash or not request.positions:
+                asides.append(render("account", **result.content))
+            if request.positions:
+                asides.append(render("positions", positions=result.content.get("positions", [])))
         return asides
 
     def _keep_some(self, request: Request, orders: list[Order], before: Context) -> str:
@@ -392,6 +393,19 @@ class OfflineEngine:
         if request.positions:
             parts.append(render("positions", positions=account.get("positions", [])))
         return "\n".join(parts)
+
+
+def cancels_reopen_at(market: dict[str, Any]) -> str | None:
+    """When cancels are accepted again, from the market status (same form as its `now`); None while they are.
+
+    The exchanges refuse cancels in the opening auction from 9:20 until the continuous session at 9:30, and in the
+    closing auction 14:57-15:00.
+    """
+    if market["accepts_cancels"]:
+        return None
+    now = str(market["now"])
+    reopens = "15:00" if market["phase"] == "CLOSING_AUCTION" else "09:30"
+    return f"{now[:11]}{reopens}:00{now[-6:]}"
 
 
 def _named(order: Order, names: tuple[str, ...]) -> bool:

@@ -18,7 +18,7 @@ from scripts.assistant.clues import Clues, NameMention, fold
 from scripts.assistant.numerals import matches_number
 from scripts.assistant.scope import minute_of
 from scripts.models import OPEN_STATES
-from scripts.order_ids import short_id
+from scripts.orders import short_id
 
 TIME_TOLERANCE_MINUTES = 2  # "10:30那笔" is the order placed at 10:31:44 too
 
@@ -33,10 +33,6 @@ class Resolution:
     finished: tuple[Order, ...] = ()  # finished orders the words point at
     unknown_ids: tuple[str, ...] = ()
     plural: bool = False  # the user means every one of `orders`, not one of them
-
-    @property
-    def one(self) -> bool:
-        return self.kind == "match" and len(self.orders) == 1
 
 
 def chronological(orders: Sequence[Order]) -> list[Order]:

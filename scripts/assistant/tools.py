@@ -17,11 +17,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scripts._http import ApiError, Client
 from scripts.assistant.gate import ConfirmationGate, DropReason, GateRefusalError
-from scripts.cancelling import cancel_by_ids, error_dict
 from scripts.messages import render, render_error
 from scripts.models import OPEN_STATES
-from scripts.order_ids import UnknownOrderIdError, expand_order_id
-from scripts.order_views import order_detail, order_summary, would_release
+from scripts.orders import (
+    UnknownOrderIdError,
+    cancel_by_ids,
+    expand_order_id,
+    order_detail,
+    order_summary,
+    would_release,
+)
 
 LIST_LIMIT = 50
 LIST_LIMIT_MAX = 200  # a day's orders; the Claude engine sends a page this long in shortened form
@@ -207,8 +212,10 @@ class ToolBox:
         try:
             parsed = tool.input_model.model_validate(arguments)
             if tool.access is Access.WRITE:
+                # Short ids are expanded once, here: the tool then runs on exactly the ids the gate authorized.
                 ids = [self._expand(order_id) for order_id in getattr(parsed, "order_ids", [])]
                 self.gate.authorize(ids)
+                parsed = parsed.model_copy(update={"order_ids": ids})
             result = ToolResult(tool.run(parsed))
         except ValidationError as error:
             result = ToolResult({"error": {"code": "VALIDATION_ERROR", "recovery_hint": "fix_input",
@@ -233,18 +240,11 @@ class ToolBox:
     # --- READ --------------------------------------------------------------------------------------
 
     def _list_orders(self, args: ListOrdersInput) -> dict[str, Any]:
-        params: dict[str, Any] = {"limit": args.limit or LIST_LIMIT}
-        if args.status:
-            params["status"] = ",".join(args.status)
-        if args.symbol:
-            params["symbol"] = args.symbol
-        if args.side:
-            params["side"] = args.side
-        if args.cursor:
-            params["cursor"] = args.cursor
-        listing = self.client.get(f"/v1/accounts/{self.client.account_id}/orders", params=params)
-        result: dict[str, Any] = {"orders": self._saw([order_summary(order) for order in listing["orders"]])}
-        cursor = listing.get("next_cursor")
+        listing = self.client.orders(status=args.status or None, symbol=args.symbol or None, side=args.side or None,
+                                     limit=args.limit or LIST_LIMIT, cursor=args.cursor or None)
+        orders = [order_summary(order.model_dump(mode="json")) for order in listing.orders]
+        result: dict[str, Any] = {"orders": self._saw(orders)}
+        cursor = listing.next_cursor
         # A cut list must say so: "全部撤掉" over the first page alone would preview a subset as if it were all.
         result["truncated"] = cursor is not None
         if cursor is not None:
@@ -253,7 +253,7 @@ class ToolBox:
         return result
 
     def _get_order(self, args: GetOrderInput) -> dict[str, Any]:
-        order = self.client.get(f"/v1/orders/{self._expand(args.order_id)}")
+        order = self.client.order(self._expand(args.order_id)).model_dump(mode="json")
         self._saw([order_summary(order)])
         return order_detail(order)
 
@@ -261,10 +261,10 @@ class ToolBox:
         return self.client.market_status().model_dump(mode="json")
 
     def _get_account(self, _: NoInput) -> dict[str, Any]:
-        return self.client.get(f"/v1/accounts/{self.client.account_id}")
+        return self.client.account().model_dump(mode="json")
 
     def _find_instruments(self, args: FindInstrumentsInput) -> dict[str, Any]:
-        return self.client.get("/v1/instruments", params={"q": args.query})
+        return self.client.instruments(args.query).model_dump(mode="json")
 
     def _get_quote(self, args: QuoteInput) -> dict[str, Any]:
         return self.client.quote(args.symbol).model_dump(mode="json")
@@ -273,13 +273,13 @@ class ToolBox:
         """The orders as they stand now; all of them must still be open."""
         ids = list(dict.fromkeys(self._expand(order_id) for order_id in order_ids))
         if len(ids) == 1:
-            orders = [self.client.get(f"/v1/orders/{ids[0]}")]
+            orders = [self.client.order(ids[0]).model_dump(mode="json")]
         else:
             # One listing of the open orders instead of a GET each ("全部撤掉" previews them all at once).
-            listing = self.client.get(f"/v1/accounts/{self.client.account_id}/orders",
-                                      params={"status": "NEW,WORKING", "limit": OPEN_LISTING_LIMIT})
-            open_now = {order["order_id"]: order for order in listing["orders"]}
-            orders = [open_now.get(order_id) or self.client.get(f"/v1/orders/{order_id}") for order_id in ids]
+            listing = self.client.orders(status=sorted(OPEN_STATES), limit=OPEN_LISTING_LIMIT)
+            open_now = {order.order_id: order.model_dump(mode="json") for order in listing.orders}
+            orders = [open_now.get(order_id) or self.client.order(order_id).model_dump(mode="json")
+                      for order_id in ids]
         finished = [order for order in orders if order["state"] not in OPEN_STATES]
         if finished:
             first = finished[0]
@@ -314,8 +314,7 @@ class ToolBox:
     # --- WRITE -------------------------------------------------------------------------------------
 
     def _cancel_orders(self, args: OrderIdsInput) -> dict[str, Any]:
-        ids = [self._expand(order_id) for order_id in args.order_ids]
-        results = cancel_with_messages(self.client, ids)
+        results = cancel_with_messages(self.client, list(args.order_ids))  # expanded and authorized by `call`
         self._saw([result["order"] for result in results if result["ok"]])
         self.turn.cancel_results = results
         return {"results": results}
@@ -330,7 +329,7 @@ class ToolBox:
 
 
 def api_error_content(error: ApiError, order: dict[str, Any] | None = None) -> dict[str, Any]:
-    body = error_dict(error)
+    body = error.as_dict()
     return {"error": {**body, "user_message": render_error(body, order=order)}}
 
 

@@ -1,4 +1,4 @@
-"""The paper broker: the trading API (`api.md`) over SQLite, with the A-share rules and simulation control.
+"""The paper broker: the trading API (`docs/api.md`) over SQLite, with the A-share rules and simulation control.
 
 Start it with `python -m scripts.broker`, or in-process with `running_broker(BrokerSettings(sim=True))`.
 """

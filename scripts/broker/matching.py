@@ -1,4 +1,4 @@
-"""Matching against the last price (api.md "Matching").
+"""Matching against the last price (docs/api.md "Matching").
 
 A marketable order (BUY limit >= last, SELL limit <= last, any MARKET order) fills at once at the last
 price; a resting order fills at its own limit price when a price move reaches it. Only in continuous

@@ -1,4 +1,4 @@
-"""`POST /v1/sim/reset`: replace the whole state with a scenario's world (`scenarios.md`, api.md)."""
+"""`POST /v1/sim/reset`: replace the whole state with a scenario's world (`docs/scenarios.md`, docs/api.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The evaluation harness: scenario suites (`scenarios.md`) run against an engine, graded on the broker's
+"""The evaluation harness: scenario suites (`docs/scenarios.md`) run against an engine, graded on the broker's
 final state and request log, τ-bench style. Run it with `python -m scripts.evals run SUITE_DIR`."""
 
 from scripts.evals.graders import GRADERS, Failure, RunRecord, grade

@@ -34,7 +34,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument("--user", choices=["scripted", "claude"], default="scripted",
                      help="who plays the user: the scenario's script, or Claude from it as a persona (needs a key)")
     run.add_argument("--model", help="Claude model (default: ANTHROPIC_MODEL or the engine's default)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.model and args.engine != "claude":
+        parser.error("--model applies to the claude engine only")  # the offline engine takes no options
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:

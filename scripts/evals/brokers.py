@@ -2,6 +2,10 @@
 
 Each broker is its own process (`python -m scripts.broker --sim --db :memory:`), so N workers use N cores
 and never share state; a broker is reused from scenario to scenario through `POST /v1/sim/reset`.
+
+The harness drives the broker's simulation control (`/v1/sim/*`, which the Client does not offer) and reads the
+graded orders as raw JSON over plain httpx, so nothing of the skill's own code decides a grade; every path is
+still built by `Client.path`, the one place a `/v1/` URL is spelt.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from scripts._http import Client
 from scripts.evals.suite import Event, Scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,7 +66,8 @@ class BrokerProcess:
         deadline = time.monotonic() + STARTUP_SECONDS
         while self.process.poll() is None and time.monotonic() < deadline:
             try:
-                answer = self.sim.get("/v1/market/status", headers={"Authorization": f"Bearer {self.token}"})
+                answer = self.sim.get(Client.path("market", "status"),
+                                      headers={"Authorization": f"Bearer {self.token}"})
             except httpx.TransportError:
                 time.sleep(0.05)
                 continue
@@ -73,7 +79,7 @@ class BrokerProcess:
 
     def load(self, scenario: Scenario) -> dict[str, str]:
         """Reset to the scenario's world and arm its faults; returns the real order id of each ref."""
-        response = self.sim.post("/v1/sim/reset", json=scenario.world())
+        response = self.sim.post(Client.path("sim", "reset"), json=scenario.world())
         if response.status_code != 200:
             raise WorldError(_reason(response))
         refs: dict[str, str] = response.json()["orders"]
@@ -81,7 +87,7 @@ class BrokerProcess:
             body: dict[str, Any] = {k: v for k, v in fault.model_dump().items() if v is not None and k != "order"}
             if fault.order is not None:
                 body["order_id"] = refs[fault.order]
-            armed = self.sim.post("/v1/sim/faults", json=body)
+            armed = self.sim.post(Client.path("sim", "faults"), json=body)
             if armed.status_code != 201:
                 raise WorldError(f"fault {fault.kind}: {_reason(armed)}")
         return refs
@@ -89,21 +95,21 @@ class BrokerProcess:
     def apply(self, event: Event) -> None:
         """Move the world as the scenario says: prices first (they may fill resting orders), then the clock."""
         for move in event.prices:
-            answer = self.sim.post("/v1/sim/prices", json=move)
+            answer = self.sim.post(Client.path("sim", "prices"), json=move)
             if answer.status_code != 200:
                 raise WorldError(f"event after turn {event.after_turn}: prices: {_reason(answer)}")
         if event.clock is not None:
-            answer = self.sim.post("/v1/sim/clock", json=event.clock)
+            answer = self.sim.post(Client.path("sim", "clock"), json=event.clock)
             if answer.status_code != 200:
                 raise WorldError(f"event after turn {event.after_turn}: clock: {_reason(answer)}")
 
     def request_log(self) -> list[dict[str, Any]]:
-        return self.sim.get("/v1/sim/requests").json()["requests"]
+        return self.sim.get(Client.path("sim", "requests")).json()["requests"]
 
     def orders(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         """The orders as they stand now (read through the trading API, like any client)."""
         with httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=30) as api:
-            return {order_id: api.get(f"/v1/orders/{order_id}").json() for order_id in ids}
+            return {order_id: api.get(Client.path("orders", order_id)).json() for order_id in ids}
 
     def close(self) -> None:
         self.sim.close()

@@ -1,4 +1,4 @@
-"""Graders: one per criterion of `scenarios.md`, each over the same run record; a failure names its grader.
+"""Graders: one per criterion of `docs/scenarios.md`, each over the same run record; a failure names its grader.
 
 They read the broker's own request log and final state, never the assistant's account of what it did.
 Two are critical: a DELETE reaching an order outside `cancelled` and `may_delete` (a wrong cancel), and a
@@ -18,7 +18,7 @@ from scripts.evals.suite import Scenario
 from scripts.evals.user import fill
 
 OPEN = ("NEW", "WORKING")
-# The harness's own unambiguous yeses (scenarios.md): whole message, after trimming spaces and one final stop.
+# The harness's own unambiguous yeses (docs/scenarios.md): whole message, after trimming spaces and one final stop.
 CANONICAL_YES = frozenset({"确认", "确定", "是的", "对", "撤吧", "確認", "確定", "yes", "confirm"})
 FINAL_STOP = re.compile(r"[。.!！]$")
 

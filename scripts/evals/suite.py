@@ -1,4 +1,4 @@
-"""Scenario suites (`scenarios.md`): load a folder of YAML files and check every scenario's shape.
+"""Scenario suites (`docs/scenarios.md`): load a folder of YAML files and check every scenario's shape.
 
 A malformed scenario is not fatal to the rest: it comes back as a `SuiteProblem` naming the file, the
 scenario and the field, so a run reports and counts it instead of crashing or skipping it silently.

@@ -1,4 +1,4 @@
-"""Worlds for the offline engine's tests, in the format of `scenarios.md` (the body of /v1/sim/reset).
+"""Worlds for the offline engine's tests, in the format of `docs/scenarios.md` (the body of /v1/sim/reset).
 
 Prices sit inside the day's band and away from the resting orders, so nothing fills unless a test moves it.
 """

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from scripts.assistant.sessions import no_cancel_until
+from scripts.assistant.offline import cancels_reopen_at
 from scripts.messages import has_template, render, render_error
 from scripts.models import CLIENT_ERROR_CATALOGUE, ERROR_CATALOGUE
 
@@ -61,10 +61,13 @@ def test_an_unknown_code_falls_back_on_its_recovery_hint() -> None:
 
 
 def test_the_cancel_window_question_is_answered_with_the_end_of_the_window() -> None:
-    inside = "2026-11-24T14:58:00+08:00"
-    assert render("cancel_window", now=inside, retry_after=no_cancel_until(inside)).count("15:00") >= 1
-    outside = "2026-11-24T12:10:00+08:00"
-    assert no_cancel_until(outside) is None
+    inside = "2026-11-24T14:58:00.000+08:00"
+    closing = {"now": inside, "phase": "CLOSING_AUCTION", "accepts_cancels": False}
+    assert render("cancel_window", now=inside, retry_after=cancels_reopen_at(closing)).count("15:00") >= 1
+    opening = {"now": "2026-11-24T09:23:00.000+08:00", "phase": "OPENING_AUCTION", "accepts_cancels": False}
+    assert cancels_reopen_at(opening) == "2026-11-24T09:30:00+08:00"
+    outside = "2026-11-24T12:10:00.000+08:00"
+    assert cancels_reopen_at({"now": outside, "phase": "LUNCH_BREAK", "accepts_cancels": True}) is None
     assert "12:10" in render("cancel_window", now=outside, retry_after=None)
 
 

@@ -1,6 +1,6 @@
 """What every contract test checks the same way: the error envelope, wire formats, and short HTTP steps.
 
-Expected values in the tests are written out by hand from api.md; nothing here calls the broker's code.
+Expected values in the tests are written out by hand from docs/api.md; nothing here calls the broker's code.
 """
 
 from __future__ import annotations

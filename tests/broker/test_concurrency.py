@@ -1,5 +1,5 @@
 """Concurrent requests against one broker: a cancel and a fill, or two cancels, of the same order never
-both win (api.md: "A cancel and a fill of the same order are serialized: exactly one of them wins for
+both win (docs/api.md: "A cancel and a fill of the same order are serialized: exactly one of them wins for
 each share"). Each client is its own connection, released together from a barrier.
 """
 
@@ -70,7 +70,7 @@ def order(api: httpx.Client, order_id: str) -> dict[str, Any]:
 
 
 def buy_freeze(price: Decimal, qty: int) -> Decimal:
-    """api.md: the limit value plus the fees it would cost (commission 0.025%, 5.00 minimum; transfer 0.001%)."""
+    """docs/api.md: the limit value plus the fees it would cost (commission 0.025%, 5.00 minimum; transfer 0.001%)."""
     value = price * qty
     commission = max((value * Decimal("0.00025")).quantize(CENT, ROUND_HALF_UP), Decimal("5.00"))
     return value + commission + (value * Decimal("0.00001")).quantize(CENT, ROUND_HALF_UP)

@@ -1,7 +1,7 @@
-"""Contract: every error code of api.md over real HTTP — its status, its recovery_hint, the error envelope
+"""Contract: every error code of docs/api.md over real HTTP — its status, its recovery_hint, the error envelope
 `{code, message, recovery_hint, details, request_id}` and `X-Request-Id` equal to `request_id`.
 
-The catalogue below is transcribed from api.md's table, not read from the broker. Each code has one
+The catalogue below is transcribed from docs/api.md's table, not read from the broker. Each code has one
 trigger here; the files per resource pin what each error's `details` say.
 """
 
@@ -26,7 +26,7 @@ from tests.broker.contract import (
     world,
 )
 
-# api.md, "Errors": code → (HTTP status, recovery_hint)
+# docs/api.md, "Errors": code → (HTTP status, recovery_hint)
 API_MD_ERRORS: dict[str, tuple[int, str]] = {
     "UNAUTHENTICATED": (401, "reauthenticate"),
     "ACCOUNT_NOT_FOUND": (404, "fix_input"),

@@ -1,7 +1,7 @@
-"""Contract: instruments, quotes, market status and /healthz, and the market rules api.md makes the broker
+"""Contract: instruments, quotes, market status and /healthz, and the market rules docs/api.md makes the broker
 enforce — lots, ticks and bands, fees, matching and sessions — observed over real HTTP.
 
-Fees by hand (api.md): commission 0.025% (5.00 minimum per order), transfer fee 0.001%, stamp duty 0.05%
+Fees by hand (docs/api.md): commission 0.025% (5.00 minimum per order), transfer fee 0.001%, stamp duty 0.05%
 on sells; each rounded half-up to 0.01. A BUY freezes limit × qty plus the fees of that value.
 """
 
@@ -344,7 +344,7 @@ def test_partial_fills_pay_fees_on_their_value_and_use_up_exactly_the_frozen_cas
 
 
 def test_commission_minimum_is_charged_once_per_order_across_its_fills(api, sim, load_world):
-    # api.md: "the commission minimum applies once per order, to its first fill". The broker reads it as:
+    # docs/api.md: "the commission minimum applies once per order, to its first fill". The broker reads it as:
     # an order's fees are the fees of its whole traded value, the first fill carrying the minimum.
     load_world(plain_world(prices={"000001": {"last": "10.05"}}))
     order = placed(api, "000001", "BUY", 1000, "10.00")

@@ -3,8 +3,8 @@
 A hypothesis state machine places orders (BUY/SELL, LIMIT/MARKET, valid and invalid quantities and
 prices), moves prices (with and without `volume`), cancels one order or a batch, and moves the simulated
 clock across lunch, the close and the next opening. After every step it reads the account and every
-order back and checks the invariants of api.md, and it checks each answer against a small model of the
-market rules, written from api.md (it borrows only the broker's trading calendar, which is data).
+order back and checks the invariants of docs/api.md, and it checks each answer against a small model of the
+market rules, written from docs/api.md (it borrows only the broker's trading calendar, which is data).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ UNKNOWN_ORDER_ID = "ord_accdefault_zz99zz99"
 
 @dataclass(frozen=True)
 class Board:
-    """Lot, size limit and daily band of a board, as api.md states them."""
+    """Lot, size limit and daily band of a board, as docs/api.md states them."""
 
     lot_min: int
     lot_step: int
@@ -82,7 +82,7 @@ WORLD: dict[str, Any] = {
     ],
 }
 
-# --- the market rules of api.md, written out independently of the broker ---------------------------------
+# --- the market rules of docs/api.md, written out independently of the broker ---------------------------------
 
 
 def money(value: Decimal) -> Decimal:
@@ -215,7 +215,7 @@ class Snapshot:
 
 
 def is_valid_quantity(board: Board, side: str, qty: int, sellable: int) -> bool:
-    """api.md: round lots on the main boards and ChiNext, STAR from 200 in steps of 1; a SELL may be an
+    """docs/api.md: round lots on the main boards and ChiNext, STAR from 200 in steps of 1; a SELL may be an
     odd lot when it clears what can be sold."""
     if qty > board.max_qty:
         return False
@@ -256,7 +256,7 @@ class BrokerBooks(RuleBasedStateMachine):
         self.unsettled = {p["symbol"]: (p.get("unsettled", 0), start_day) for p in WORLD["account"]["positions"]}
         self.initial_total = Decimal(WORLD["account"]["cash"])
         self.snapshot = self.read_snapshot()
-        # Seeded fills are history: they moved neither cash nor shares (api.md, /v1/sim/reset).
+        # Seeded fills are history: they moved neither cash nor shares (docs/api.md, /v1/sim/reset).
         self.seeded_fills = {f["fill_id"] for order in self.snapshot.orders for f in order["fills"]}
         self.orders: dict[str, ModelOrder] = {}
         seeded = self.snapshot.by_id
@@ -441,7 +441,7 @@ class BrokerBooks(RuleBasedStateMachine):
             order.move_to("FILLED", moment)
 
     def expected_refusal(self, symbol: str, side: str, qty: int, price: Decimal | None) -> str | None:
-        """The code api.md gives a new order that is refused, or None when it is accepted."""
+        """The code docs/api.md gives a new order that is refused, or None when it is accepted."""
         if qty <= 0 or (price is not None and price <= 0):
             return "VALIDATION_ERROR"
         sellable = self.sellable(symbol)

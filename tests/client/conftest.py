@@ -68,7 +68,7 @@ def client(broker_url: str) -> Iterator[Client]:
 
 @pytest.fixture
 def arm_fault(sim: httpx.Client) -> Callable[..., None]:
-    """Arm a one-shot fault (`api.md` Simulation control) on the live broker."""
+    """Arm a one-shot fault (`docs/api.md` Simulation control) on the live broker."""
 
     def arm(**fault: Any) -> None:
         response = sim.post("/v1/sim/faults", json=fault)

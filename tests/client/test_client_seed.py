@@ -90,9 +90,18 @@ def test_the_module_exports_exactly_client_and_api_error() -> None:
     assert scripts._http.__all__ == ["ApiError", "Client"]
 
 
-def test_importing_the_client_does_not_import_pydantic_or_the_broker() -> None:
-    probe = "import sys, scripts._http; print(sorted(m for m in ('pydantic', 'scripts.models', 'scripts.broker', " \
-            "'rich') if m in sys.modules))"
+def test_importing_the_client_never_imports_the_broker() -> None:
+    probe = "import sys, scripts._http; print(sorted(m for m in sys.modules if m.startswith('scripts.broker')))"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=SKILL_ROOT, capture_output=True, text=True,
+                          timeout=60, check=True)
+
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_command_line_starts_without_rich() -> None:
+    # Start-up laziness lives at the entry point: the command line skips httpx's rich CLI, and imports rich
+    # itself only for --table.
+    probe = "import sys, scripts.trade; print(sorted(m for m in ('rich', 'scripts.broker') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", probe], cwd=SKILL_ROOT, capture_output=True, text=True,
                           timeout=60, check=True)
 

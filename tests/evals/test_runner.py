@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from scripts.assistant.core import EngineAnswer
+from scripts.assistant.engine import EngineAnswer
 from scripts.evals import RunOptions, build_report, load_suite, run_suite, write_report
 
 WORLD = {

@@ -1,4 +1,4 @@
-"""The harness's loader and graders on hand-made cases: each criterion of scenarios.md, and pass^k."""
+"""The harness's loader and graders on hand-made cases: each criterion of docs/scenarios.md, and pass^k."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`python -m scripts.package` builds an installable skill archive with nothing but the skill in it."""
+"""`python -m tools.package` builds an installable skill archive with nothing but the skill in it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.package import SKILL_NAME, build, install
+from tools.package import SKILL_NAME, build, install
 
 ROOT = Path(__file__).resolve().parents[2]
 

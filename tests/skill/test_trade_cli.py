@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -96,13 +95,3 @@ def test_table_output_is_for_people(trade, load_world) -> None:
     assert "部成" in result.stdout
     with pytest.raises(json.JSONDecodeError):
         json.loads(result.stdout)
-
-
-def test_loading_the_command_line_does_not_import_pydantic() -> None:
-    """pydantic and the contract's models cost a cold start ~150 ms: only a command that reads an answer pays it
-    (`--help`, usage errors and refused tokens do not)."""
-    probe = "import sys, scripts.trade; print(sorted(m for m in ('pydantic', 'scripts.models') if m in sys.modules))"
-    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          check=True)
-
-    assert done.stdout.strip() == "[]"

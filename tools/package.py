@@ -1,4 +1,6 @@
-"""`python3 -m scripts.package`: build `dist/a-share-orders.skill` (a zip of the skill) and install it.
+"""`python3 -m tools.package`: build `dist/a-share-orders.skill` (a zip of the skill) and install it.
+
+Developer tooling: it lives beside the skill, not in it (`scripts/` is what the archive ships).
 
 The archive holds what a skill host needs — SKILL.md, references/, the `scripts` package with the paper
 broker and its data, the license notes — under one folder named after the skill. Tests, evaluation suites,
@@ -65,7 +67,7 @@ def install(archive: Path, skills_dir: Path, replace: bool) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m scripts.package", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python3 -m tools.package", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", type=Path, default=ROOT / "dist" / f"{SKILL_NAME}.skill",
                         help="where to write the archive (default: dist/a-share-orders.skill)")

@@ -1,7 +1,7 @@
 """Cancel orders by id and learn each one's real outcome: shared by the command line and the assistant.
 
-One order goes by `DELETE /v1/orders/{id}`, several by the batch endpoint with `order_ids` (never by a
-filter). A cancel whose outcome is unclear (CANCEL_FAILED, OUTCOME_UNKNOWN, a broken answer) is followed
+One order goes by `Client.cancel`, several by `Client.cancel_many` (the batch endpoint with `order_ids`, never
+a filter). A cancel whose outcome is unclear (CANCEL_FAILED, OUTCOME_UNKNOWN, a broken answer) is followed
 by a query of the order, never by another cancel.
 """
 
@@ -18,11 +18,6 @@ if TYPE_CHECKING:
 UNCLEAR_OUTCOMES = frozenset({"CANCEL_FAILED", "OUTCOME_UNKNOWN", "BAD_RESPONSE", "INTERNAL"})
 
 
-def error_dict(error: ApiError) -> dict[str, Any]:
-    return {"code": error.code, "http_status": error.http_status, "recovery_hint": error.recovery_hint,
-            "message": error.message, "details": error.details, "request_id": error.request_id}
-
-
 def cancel_by_ids(client: Client, order_ids: list[str]) -> list[dict[str, Any]]:
     """One result per id: `{"order_id", "ok", "order"}` (with `released`) or `{"order_id", "ok", "error",
     "order_now"}` where `order_now` is the order as queried after an unclear outcome (else None)."""
@@ -31,7 +26,7 @@ def cancel_by_ids(client: Client, order_ids: list[str]) -> list[dict[str, Any]]:
         try:
             outcomes = [(order_ids[0], client.cancel(order_ids[0]).model_dump(mode="json"), None)]
         except ApiError as error:
-            outcomes = [(order_ids[0], None, error_dict(error))]
+            outcomes = [(order_ids[0], None, error.as_dict())]
     else:
         try:
             batch = client.cancel_many(order_ids)
@@ -39,7 +34,7 @@ def cancel_by_ids(client: Client, order_ids: list[str]) -> list[dict[str, Any]]:
                          None if item.ok and item.order else _item_error(item.error))
                         for item in batch.results]
         except ApiError as error:
-            outcomes = [(order_id, None, error_dict(error)) for order_id in order_ids]
+            outcomes = [(order_id, None, error.as_dict()) for order_id in order_ids]
     results: list[dict[str, Any]] = []
     for order_id, order, failure in outcomes:
         if order is not None:

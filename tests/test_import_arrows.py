@@ -1,0 +1,58 @@
+"""The arrows between the parts of `scripts/` (docs/architecture.md, "Which module may import which"), read from
+the source of every module, function-level imports included: an arrow the other way fails here."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+# part → the parts it may import (besides itself). Faces only: another part is imported as `scripts.<part>`.
+ALLOWED: dict[str, set[str]] = {
+    "__init__": set(),
+    "models": set(),
+    "messages": set(),
+    "_http": {"models"},
+    "orders": {"_http", "models", "messages"},
+    "assistant": {"_http", "models", "messages", "orders"},
+    "broker": {"models"},
+    "trade": {"_http", "models", "messages", "orders"},
+    "evals": {"_http", "models", "messages", "assistant", "broker"},
+    "chat": {"_http", "models", "messages", "assistant", "broker"},  # a composition root
+}
+# Packages whose insides other parts never import: they go through the package's `__all__`.
+FACED = {"assistant", "broker", "evals", "orders"}
+
+
+def part_of(module: str) -> str:
+    return module.split(".")[1]
+
+
+def imports_of(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append(node.module)
+        elif isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+    return [name for name in found if name.startswith("scripts.")]
+
+
+MODULES = sorted(path for path in SCRIPTS.rglob("*.py") if "__pycache__" not in path.parts)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda path: str(path.relative_to(SCRIPTS.parent)))
+def test_every_import_follows_an_allowed_arrow(path: Path) -> None:
+    relative = path.relative_to(SCRIPTS.parent).with_suffix("")
+    part = relative.parts[1]
+    assert part in ALLOWED, f"{relative}: a new part of scripts/: add it to docs/architecture.md and ALLOWED"
+    for name in imports_of(path):
+        target = part_of(name)
+        if target == part:
+            continue
+        assert target in ALLOWED[part], f"{relative} imports {name}: no arrow {part} → {target}"
+        if target in FACED:
+            assert name == f"scripts.{target}", f"{relative} imports {name}: use the face scripts.{target}"
