@@ -20,10 +20,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from scripts._http import Client
+from scripts._http import ApiError, Client
 from scripts.assistant import Assistant, Reply
 from scripts.broker import BrokerSettings, running_broker
-from scripts.messages import render
+from scripts.messages import environment_label, render
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / ".broker" / "demo.db"
@@ -48,13 +48,21 @@ def demo_broker(db: Path, fresh: bool) -> Iterator[tuple[str, str]]:
         yield url, token
 
 
+def banner(assistant: Assistant, engine: str) -> str:
+    """The banner's first line: the engine and the account's kind as the broker says it (never assumed)."""
+    try:
+        kind = environment_label(assistant.tools.environment())
+    except ApiError:
+        kind = environment_label(None)
+    return f"A 股委托助手（{'Claude' if engine == 'claude' else '离线规则引擎'}）· {kind}"
+
+
 def interactive(assistant: Assistant, engine: str) -> None:
     from rich.console import Console
     from rich.panel import Panel
 
     console = Console()
-    console.print(Panel.fit(f"A 股委托助手（{'Claude' if engine == 'claude' else '离线规则引擎'}）· 模拟账户\n"
-                            f"试试：{EXAMPLES}\n输入“退出”结束。", border_style="cyan"))
+    console.print(Panel.fit(f"{banner(assistant, engine)}\n试试：{EXAMPLES}\n输入“退出”结束。", border_style="cyan"))
     while True:
         try:
             text = console.input("[bold green]你：[/bold green]").strip()
@@ -116,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         if sys.stdin.isatty():
             interactive(assistant, engine)
         else:
+            print(banner(assistant, engine), file=sys.stderr)  # stdout keeps one reply per line of input
             piped(assistant, iter(sys.stdin))
     return 0
 

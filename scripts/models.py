@@ -264,6 +264,8 @@ class Position(WireModel):
 class Account(WireModel):
     account_id: str
     currency: Literal["CNY"] = "CNY"
+    # "paper" or "live"; None when a server leaves it out: the account's kind is then unknown, never paper.
+    environment: Literal["paper", "live"] | None = None
     cash: Cash
     positions: list[Position]
     market_value: Money

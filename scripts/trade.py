@@ -31,7 +31,7 @@ if "httpx" not in sys.modules:
             del sys.modules["httpx._main"]
 
 from scripts._http import ApiError, Client
-from scripts.messages import money, side_label, state_label
+from scripts.messages import environment_label, money, side_label, state_label
 from scripts.models import OPEN_STATES
 from scripts.orders import (
     UNCLEAR_OUTCOMES,
@@ -199,6 +199,7 @@ def print_table(data: Any) -> None:
         console.print(_order_rows([data], "委托"))
     elif "cash" in data:
         cash = data["cash"]
+        console.print(f"账户 {data['account_id']}（{environment_label(data.get('environment'))}）")
         console.print(f"可用资金 {money(cash['available'])} 元  冻结资金 {money(cash['frozen'])} 元  "
                       f"资金余额 {money(cash['total'])} 元  总资产 {money(data['equity'])} 元")
         console.print(_positions(data["positions"]))

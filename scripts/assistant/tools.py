@@ -34,6 +34,7 @@ OPEN_LISTING_LIMIT = 500  # the API's largest page: every open order of a retail
 MAX_ECHO = 120  # the longest piece of a model's input a tool error repeats back
 MAX_ERROR_TEXT = 1_000  # the longest string of any error result (a backstop for the cap above)
 ID_MAX_LENGTH = 64  # longer than any full id; a longer "id" is refused without being read
+WRITE_FLOW_TOOLS = frozenset({"preview_cancel", "cancel_orders"})  # what a read-only tool box leaves out
 
 OrderId = Annotated[str, Field(min_length=1, max_length=ID_MAX_LENGTH)]
 
@@ -148,15 +149,32 @@ class ToolBox:
     """The tools over one Client and one gate.
 
     `on_call`, when a host sets it, hears each tool's name just before the tool runs (the chat's status line).
+
+    `read_only`: the box carries no write tool at all (no `cancel_orders`, and no `preview_cancel`, whose only
+    purpose is to ask for a cancel's yes): nothing can change the account, whatever an engine asks for.
     """
 
-    def __init__(self, client: Client, gate: ConfirmationGate) -> None:
+    def __init__(self, client: Client, gate: ConfirmationGate, read_only: bool = False) -> None:
         self.client = client
         self.gate = gate
+        self.read_only = read_only
         self.turn = TurnRecord()
         self.on_call: Callable[[str], None] | None = None
-        self.tools: dict[str, Tool] = {tool.name: tool for tool in self._define()}
+        self.tools: dict[str, Tool] = {tool.name: tool for tool in self._define()
+                                       if not (read_only and tool.name in WRITE_FLOW_TOOLS)}
         self._seen: dict[str, dict[str, Any]] = {}  # every order a tool has shown, by id: what words may name
+        self._environment: tuple[str | None] | None = None  # the account's kind, read once per box
+
+    def environment(self) -> str | None:
+        """The account's kind as the broker says it ("paper", "live"), None when it does not say; read once
+        (GET /v1/accounts/{id}) and kept, since an account does not change kind. A failed read is not kept."""
+        if self._environment is None:
+            self._environment = (self.client.account().environment,)
+        return self._environment[0]
+
+    def _remember_environment(self, account: dict[str, Any]) -> None:
+        if self._environment is None:
+            self._environment = (account.get("environment"),)
 
     def seen_orders(self) -> list[dict[str, Any]]:
         return list(self._seen.values())
@@ -261,7 +279,9 @@ class ToolBox:
         return self.client.market_status().model_dump(mode="json")
 
     def _get_account(self, _: NoInput) -> dict[str, Any]:
-        return self.client.account().model_dump(mode="json")
+        account = self.client.account().model_dump(mode="json")
+        self._remember_environment(account)
+        return account
 
     def _find_instruments(self, args: FindInstrumentsInput) -> dict[str, Any]:
         return self.client.instruments(args.query).model_dump(mode="json")
@@ -305,7 +325,7 @@ class ToolBox:
                 self.gate.drop(DropReason.NOT_OPEN)  # asked again, but an order of it has finished meanwhile
             raise
         orders = self._saw([order_summary(order) for order in found])
-        text = render("preview", orders=orders, **preview_totals(orders))
+        text = render("preview", orders=orders, environment=self.environment(), **preview_totals(orders))
         pending = self.gate.propose([order["order_id"] for order in orders], orders, text)
         return {"preview": [{**order, "would_release": would_release(order)} for order in orders],
                 "order_ids": list(pending.order_ids), "text": text,

@@ -91,7 +91,7 @@ def account(trading: Trading, account_id: str) -> Account:
         held = positions(trading, db, account_id)
     market_value = sum((p.market_value for p in held), Decimal("0"))
     return Account(
-        account_id=account_id,
+        account_id=account_id, environment="paper",  # the bundled broker only ever trades on paper
         cash=Cash(available=total - frozen, frozen=frozen, total=total),
         positions=held, market_value=market_value, equity=total + market_value, as_of=trading.now(),
     )

@@ -37,6 +37,15 @@ STATE_PHRASES = {
     "REJECTED": "被拒绝（废单）",
     "EXPIRED": "过期失效",
 }
+# The account's kind, from the `environment` field of GET /v1/accounts/{id}: never assumed. None: the server
+# did not say, and the user is told so.
+ENVIRONMENT_LABELS = {"paper": "模拟账户", "live": "实盘账户"}
+UNKNOWN_ENVIRONMENT = "账户类型未知"
+
+
+def environment_label(environment: str | None) -> str:
+    """模拟账户 / 实盘账户 / 账户类型未知."""
+    return ENVIRONMENT_LABELS.get(environment or "", UNKNOWN_ENVIRONMENT)
 
 
 def state_label(state: str, filled_qty: int = 0) -> str:
@@ -92,7 +101,8 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=False,
     )
     env.filters.update(money=money, side=side_label, state=_order_state, state_word=state_label,
-                       state_phrase=state_phrase, clock=_clock, short_id=_short_id)
+                       state_phrase=state_phrase, clock=_clock, short_id=_short_id,
+                       environment=environment_label)
     return env
 
 

@@ -47,8 +47,10 @@ def test_account_splits_cash_and_values_positions_at_the_last_price(api, load_wo
     load_world()
     account = get_account(api)
 
-    assert set(account) == {"account_id", "currency", "cash", "positions", "market_value", "equity", "as_of"}
+    assert set(account) == {"account_id", "currency", "environment", "cash", "positions", "market_value", "equity",
+                            "as_of"}
     assert (account["account_id"], account["currency"]) == ("acc_default", "CNY")
+    assert account["environment"] == "paper"  # the bundled broker only ever trades on paper
     # total 1000000.00 = available + frozen (A's 165042.90)
     assert account["cash"] == {"available": "834957.10", "frozen": "165042.90", "total": "1000000.00"}
     held = _by_symbol(account["positions"])

@@ -55,3 +55,14 @@ def test_the_chat_takes_the_claude_model_from_its_command_line(tmp_path: Path) -
     assert "Engine: claude" in result.stderr
     assert "您好，请问要查委托还是撤单？" in result.stdout
     assert [request["model"] for request in endpoint.requests] == ["claude-opus-4-8"]
+
+
+def test_the_banner_names_the_account_kind_the_broker_serves(tmp_path: Path) -> None:
+    result = chat("你好\n", tmp_path / "demo.db", "--fresh")
+    assert result.returncode == 0, result.stderr
+    assert "离线规则引擎）· 模拟账户" in result.stderr
+
+
+def test_a_piped_chats_preview_names_the_account_kind(tmp_path: Path) -> None:
+    result = chat("撤掉刚才那单\n", tmp_path / "demo.db", "--fresh")
+    assert "账户：模拟账户" in result.stdout

@@ -95,3 +95,13 @@ def test_table_output_is_for_people(trade, load_world) -> None:
     assert "部成" in result.stdout
     with pytest.raises(json.JSONDecodeError):
         json.loads(result.stdout)
+
+
+def test_account_carries_the_accounts_kind_and_the_table_says_it_in_chinese(trade, load_world) -> None:
+    load_world()
+    result = trade("account")
+    assert result.returncode == 0, result.stderr
+    assert out(result)["environment"] == "paper"
+    table = trade("account", "--table")
+    assert table.returncode == 0, table.stderr
+    assert "模拟账户" in table.stdout
