@@ -465,3 +465,11 @@ def _segment(value: str) -> str:
     Dots are escaped too: httpx removes a bare `.` or `..` segment (RFC 3986 dot-segment removal) before sending.
     """
     return quote(value, safe="").replace(".", "%2E")
+
+
+READ_ONLY_ENV = "TRADING_READ_ONLY"
+
+
+def read_only_from_env() -> bool:
+    """Whether TRADING_READ_ONLY asks every face for read-only mode (1, true, yes, on; anything else: no)."""
+    return os.environ.get(READ_ONLY_ENV, "").strip().lower() in {"1", "true", "yes", "on"}

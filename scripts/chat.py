@@ -4,6 +4,7 @@ A composition root: it starts the paper broker in demo mode (its database persis
 between runs; `--fresh` starts over) and builds the assistant beside it. Claude answers when
 ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL) is set, the offline engine otherwise. Piped input works too:
 `printf '撤掉刚才那单\\n确认\\n' | python -m scripts.chat` prints one reply per line of input.
+`--read-only` (or TRADING_READ_ONLY=1) gives the assistant no write tool: nothing can be cancelled.
 
 While the assistant works, a status line names each step (查询委托…, 预览撤单…). The reply appears whole once
 the turn ends rather than streamed: the model's words are checked against what the turn did (the preview
@@ -20,7 +21,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from scripts._http import ApiError, Client
+from scripts._http import READ_ONLY_ENV, ApiError, Client, read_only_from_env
 from scripts.assistant import Assistant, Reply
 from scripts.broker import BrokerSettings, running_broker
 from scripts.messages import environment_label, render
@@ -54,7 +55,8 @@ def banner(assistant: Assistant, engine: str) -> str:
         kind = environment_label(assistant.tools.environment())
     except ApiError:
         kind = environment_label(None)
-    return f"A 股委托助手（{'Claude' if engine == 'claude' else '离线规则引擎'}）· {kind}"
+    mode = " · 只读模式（不能撤单）" if assistant.tools.read_only else ""
+    return f"A 股委托助手（{'Claude' if engine == 'claude' else '离线规则引擎'}）· {kind}{mode}"
 
 
 def interactive(assistant: Assistant, engine: str) -> None:
@@ -112,7 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fresh", action="store_true", help="start the demo account over")
     parser.add_argument("--model", help="Claude model (default: ANTHROPIC_MODEL or the engine's default)")
     parser.add_argument("--timeout", type=float, help="seconds one Claude call may take, retries included (60)")
+    parser.add_argument("--read-only", action="store_true",
+                        help=f"nothing can be cancelled: the assistant has no write tool (also {READ_ONLY_ENV}=1)")
     args = parser.parse_args(argv)
+    read_only = args.read_only or read_only_from_env()
     engine = choose_engine(args.engine)
     print(f"Engine: {engine}" + ("" if engine == "claude" else " (set ANTHROPIC_API_KEY to talk to Claude)"),
           file=sys.stderr)
@@ -120,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Paper broker (demo account) at {url}, database {args.db}", file=sys.stderr)
         options = {name: value for name, value in (("model", args.model), ("timeout", args.timeout))
                    if value is not None and engine == "claude"}
-        assistant = Assistant(client, engine=engine, **options)
+        assistant = Assistant(client, engine=engine, read_only=read_only, **options)
         if sys.stdin.isatty():
             interactive(assistant, engine)
         else:

@@ -3,7 +3,8 @@
 Run it from the skill folder. Data goes to stdout as compact JSON (`--table` for people), diagnostics to
 stderr. Exit status: 0 ok; 2 usage (including `cancel` without `--yes`); otherwise by the error's
 recovery_hint: 3 fix_input, 4 retry, 5 retry_later, 6 reauthenticate, 7 contact_support — which includes
-BAD_RESPONSE, an answer not in the contract's shape (after a cancel: the order is queried and shown).
+BAD_RESPONSE, an answer not in the contract's shape (after a cancel: the order is queried and shown); 8
+read-only: `cancel` under --read-only or TRADING_READ_ONLY=1, refused before any request is sent.
 
 Every answer is read through the contract's models (an odd shape is BAD_RESPONSE, never a traceback) and
 every path is built by the Client from escaped segments, so typed input never reaches another route.
@@ -30,8 +31,8 @@ if "httpx" not in sys.modules:
         if sys.modules.get("httpx._main", False) is None:
             del sys.modules["httpx._main"]
 
-from scripts._http import ApiError, Client
-from scripts.messages import environment_label, money, side_label, state_label
+from scripts._http import READ_ONLY_ENV, ApiError, Client, read_only_from_env
+from scripts.messages import environment_label, money, render, side_label, state_label
 from scripts.models import OPEN_STATES
 from scripts.orders import (
     UNCLEAR_OUTCOMES,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+EXIT_READ_ONLY = 8
 EXIT_BY_HINT = {"fix_input": 3, "retry": 4, "retry_later": 5, "reauthenticate": 6, "contact_support": 7}
 SYMBOL_CODE = re.compile(r"^[0-9]{6}$")
 
@@ -227,6 +229,8 @@ COMMANDS: dict[str, Callable[[Client, argparse.Namespace], Any]] = {
     "cancel": cmd_cancel, "instruments": cmd_instruments, "quote": cmd_quote, "market": cmd_market,
 }
 
+WRITE_COMMANDS = frozenset({"cancel"})  # what read-only mode refuses (the account changes)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -234,10 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Orders, cash, positions and confirmed cancels on an A-share account (the trading API at "
                     "TRADING_API_URL, token TRADING_API_TOKEN, account TRADING_ACCOUNT_ID).",
         epilog="Exit status: 0 ok, 2 usage (and cancel without --yes), 3 fix_input, 4 retry, 5 retry_later, "
-               "6 reauthenticate, 7 contact_support.",
+               "6 reauthenticate, 7 contact_support, 8 read-only (cancel under --read-only or TRADING_READ_ONLY=1).",
     )
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--table", action="store_true", help="a table for people instead of JSON")
+    common.add_argument("--read-only", action="store_true",
+                        help=f"refuse every write: cancel exits {EXIT_READ_ONLY} (also {READ_ONLY_ENV}=1)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     orders = sub.add_parser("orders", parents=[common], help="the account's orders, newest first")
@@ -278,6 +284,12 @@ def _emit(data: Any, table: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command in WRITE_COMMANDS and (args.read_only or read_only_from_env()):
+        # Refused before a Client exists: nothing is sent, so nothing can be cancelled.
+        sentence = render("read_only", face="cli")
+        _emit({"error": {"code": "READ_ONLY", "message": sentence}}, False)
+        print(sentence, file=sys.stderr)
+        return EXIT_READ_ONLY
     try:
         with Client() as client:
             result = COMMANDS[args.command](client, args)

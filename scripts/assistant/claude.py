@@ -56,6 +56,10 @@ logger = logging.getLogger(__name__)
 MAX_TOOL_CALLS = 4  # per response: a step of this chat needs one or two; 300 would be 300 broker requests
 RESULT_CHARS = 20_000  # a tool result longer than this goes to the model shortened (history.shortened_result)
 
+READ_ONLY_NOTE = ("\n\nThis session is read-only: there is no preview_cancel or cancel_orders tool, so nothing can be "
+                  "cancelled. When the user asks to cancel, say so in Chinese and tell them to unset "
+                  "TRADING_READ_ONLY (or drop --read-only) and start again; never claim a cancel.")
+
 
 class ClaudeEngine:
     """Answers each user message with Claude through the `anthropic` SDK, keeping the conversation."""
@@ -81,7 +85,8 @@ class ClaudeEngine:
         self.history = History(context_budget)
         # A cache breakpoint after the system prompt caches tools + system (the API caches in that order); the
         # history's own breakpoint on its last block caches the conversation on top.
-        self.system = [{"type": "text", "text": system_prompt(), "cache_control": {"type": "ephemeral"}}]
+        prompt = system_prompt() + (READ_ONLY_NOTE if tools.read_only else "")
+        self.system = [{"type": "text", "text": prompt, "cache_control": {"type": "ephemeral"}}]
         self.tool_definitions = tools.definitions()
         self.declared = {definition["name"] for definition in self.tool_definitions}
 

@@ -67,6 +67,9 @@ class Assistant:
     `engine` is an engine object built over `ToolBox(client, ConfirmationGate())` (the Assistant holds its gate
     to the rules below), or the name of one, "offline" or "claude", built here with `options`.
 
+    `read_only=True`: the tool box carries no write tool at all (see `ToolBox`), so nothing can be cancelled;
+    a cancel request is answered with what read-only means and how to leave it.
+
     A host that shows the preview as buttons calls `approve()` or `reject()` instead of waiting for a typed
     "确认"; both go through the same gate as typed words.
 
@@ -76,17 +79,20 @@ class Assistant:
     sentence and leaves nothing pending, since the user never saw what it prepared.
     """
 
-    def __init__(self, client: Client, engine: Engine | str = "offline", **options: Any) -> None:
+    def __init__(self, client: Client, engine: Engine | str = "offline", *, read_only: bool = False,
+                 **options: Any) -> None:
         self.client = client
         if isinstance(engine, str):
             self.gate = ConfirmationGate()
-            self.tools = ToolBox(client, self.gate)
+            self.tools = ToolBox(client, self.gate, read_only=read_only)
             self.engine = build_engine(engine, self.tools, **options)
             return
         if options:
             raise TypeError(f"options {sorted(options)} go to the engine's constructor, not to the Assistant")
         if engine.tools.client is not client:
             raise ValueError("the engine's tool box must work over the Assistant's own client")
+        if read_only and not engine.tools.read_only:
+            raise ValueError("read_only: build the engine over ToolBox(client, gate, read_only=True)")
         self.tools = engine.tools
         self.gate = engine.tools.gate
         self.engine = engine

@@ -124,6 +124,8 @@ class OfflineEngine:
             self.context = Context(shown=tuple(about) if len(about) > 1 else (),
                                    focus=tuple(order["order_id"] for order in about))
             return render("order_detail", orders=about, clue=_clue(request.clues))
+        if request.intent is Intent.CANCEL and self.tools.read_only:
+            return render("read_only", face="chat")  # no write tool, so no preview either
         if request.intent is Intent.CANCEL:
             return "\n".join(part for part in (*self._asides(request), self._cancel(request, orders, before)) if part)
         if reply.kind is ReplyKind.CONFIRM:
@@ -269,6 +271,8 @@ class OfflineEngine:
         return self._ask_choice(orders, _clue(clues))
 
     def _propose(self, orders: list[Order]) -> str:
+        if self.tools.read_only:
+            return render("read_only", face="chat")
         ids = [order["order_id"] for order in orders]
         result = self.tools.call("preview_cancel", {"order_ids": ids})
         if result.is_error:

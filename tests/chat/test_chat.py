@@ -7,11 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def chat(lines: str, db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ANTHROPIC_")}
+def chat(lines: str, db: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("ANTHROPIC_") and key != "TRADING_READ_ONLY"} | extra_env
     return subprocess.run([sys.executable, "-m", "scripts.chat", "--db", str(db), *args], input=lines, cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=120, check=False)
 
@@ -66,3 +69,17 @@ def test_the_banner_names_the_account_kind_the_broker_serves(tmp_path: Path) -> 
 def test_a_piped_chats_preview_names_the_account_kind(tmp_path: Path) -> None:
     result = chat("撤掉刚才那单\n", tmp_path / "demo.db", "--fresh")
     assert "账户：模拟账户" in result.stdout
+
+
+@pytest.mark.parametrize(("args", "env"), [(("--read-only",), {}), ((), {"TRADING_READ_ONLY": "1"})])
+def test_a_read_only_chat_cancels_nothing_and_says_why(tmp_path: Path, args: tuple[str, ...],
+                                                      env: dict[str, str]) -> None:
+    result = chat("撤掉刚才那单\n确认\n全部撤掉\n确认\n", tmp_path / "demo.db", "--fresh", *args, **env)
+    assert result.returncode == 0, result.stderr
+    assert "只读模式" in result.stderr  # the banner
+    assert "只读模式" in result.stdout
+    assert "TRADING_READ_ONLY" in result.stdout
+    assert "确认撤销吗" not in result.stdout
+    assert "已撤单" not in result.stdout
+    still = chat("我有哪些未成交的委托\n", tmp_path / "demo.db")
+    assert "贵州茅台" in still.stdout  # the demo's open orders are all still there

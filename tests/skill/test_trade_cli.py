@@ -105,3 +105,22 @@ def test_account_carries_the_accounts_kind_and_the_table_says_it_in_chinese(trad
     table = trade("account", "--table")
     assert table.returncode == 0, table.stderr
     assert "模拟账户" in table.stdout
+
+
+@pytest.mark.parametrize(("args", "env"), [(("--read-only",), {}), ((), {"TRADING_READ_ONLY": "1"})])
+def test_cancel_in_read_only_mode_exits_8_and_sends_nothing(trade, load_world, sim, api, args, env) -> None:
+    refs = load_world()
+    result = trade("cancel", refs["A"], "--yes", *args, **env)
+    assert result.returncode == 8
+    assert out(result)["error"]["code"] == "READ_ONLY"
+    assert "只读模式" in result.stderr
+    assert "TRADING_READ_ONLY" in result.stderr
+    assert [entry for entry in sim.get("/v1/sim/requests").json()["requests"] if entry["method"] == "DELETE"] == []
+    assert api.get(f"/v1/orders/{refs['A']}").json()["state"] in ("NEW", "WORKING")
+
+
+def test_reading_works_in_read_only_mode(trade, load_world) -> None:
+    load_world()
+    result = trade("account", "--read-only", TRADING_READ_ONLY="1")
+    assert result.returncode == 0, result.stderr
+    assert out(result)["environment"] == "paper"
