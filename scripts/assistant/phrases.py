@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from scripts.assistant.lexicon import alternation, words
+
 # --- ids and codes -----------------------------------------------------------------------------------------
 FULL_ID = re.compile(r"ord_[a-z0-9]+_[a-z0-9]{8}(?![a-z0-9])")
 PREFIXED_SHORT_ID = re.compile(r"ord_([a-z0-9]{8})(?![a-z0-9_])")
@@ -29,9 +31,7 @@ REFUSAL = re.compile(
     r"不对|留着|保留|留下|不动|别动|不要动|除外|等它|让它|不取消|别取消|不要取消|hold on|never ?mind|"
     r"\bwait\b|\bstop\b|\bdon'?t\b|\bdo not\b|\bnot\b|\bno\b|\bnope\b|\bkeep\b|\bleave\b")
 # A clause that is nothing but one of these refuses ("取消" at a confirmation is "don't").
-REFUSAL_ALONE = frozenset({"不", "不要", "不要了", "不用", "不行", "不了", "不是", "不是的", "否", "取消", "取消吧",
-                           "那就取消", "取消撤单", "取消撤销", "取消操作", "错了", "搞错了", "弄错了", "停", "no",
-                           "nope", "cancel", "cancel that", "不撤", "别"})
+REFUSAL_ALONE = frozenset(words("negation", "alone"))  # the gate's own list (lexicon.toml)
 # A clause that only gives context about what was meant, not a target: "本来想买300股".
 COUNTERFACTUAL = re.compile(r"本来|原本|本想|原想|原来想|打算|以为")
 CORRECTION_MARK = re.compile(r"(不对|搞错了|弄错了|说错了|看错了)(?=.)")
@@ -89,7 +89,7 @@ BUY = re.compile(r"买|\bbuys?\b|\bbought\b|\bpurchase|\bbid\b")
 SELL = re.compile(r"卖|抛|\bsells?\b|\bsold\b|\boffer\b")
 ORDINAL = re.compile(r"第\s*(\d{1,2}|[一二两三四五六七八九十]{1,3})\s*(?:个|笔|单|条|项|号|行|只)?")
 FIRST_N = re.compile(r"前\s*(\d|[两二三四五])\s*(?:个|笔|单|条|项)")
-LAST_ONE = re.compile(r"最后一[个笔单条项]|最后那[个笔单条]|倒数第一|\blast one\b")
+LAST_ONE = re.compile(alternation(words("request", "last_one")))
 ORDINAL_EN = re.compile(r"\b(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th)\b|"
                         r"(?:#|\bnumber\s?|\bno\.\s?)(\d{1,2})\b")
 ENGLISH_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
