@@ -48,7 +48,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from scripts.models import (
+from .models import (
     CLIENT_ERROR_CATALOGUE,
     ERROR_CATALOGUE,
     Account,

@@ -21,10 +21,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from scripts._http import READ_ONLY_ENV, ApiError, Client, read_only_from_env
-from scripts.assistant import Assistant, Reply
-from scripts.broker import BrokerSettings, running_broker
-from scripts.messages import environment_label, render
+from ._http import READ_ONLY_ENV, ApiError, Client, read_only_from_env
+from .assistant import Assistant, Reply
+from .broker import BrokerSettings, running_broker
+from .messages import environment_label, render
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / ".broker" / "demo.db"

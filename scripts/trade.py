@@ -31,10 +31,10 @@ if "httpx" not in sys.modules:
         if sys.modules.get("httpx._main", False) is None:
             del sys.modules["httpx._main"]
 
-from scripts._http import READ_ONLY_ENV, ApiError, Client, read_only_from_env
-from scripts.messages import environment_label, money, render, side_label, state_label
-from scripts.models import OPEN_STATES
-from scripts.orders import (
+from ._http import READ_ONLY_ENV, ApiError, Client, read_only_from_env
+from .messages import environment_label, money, render, side_label, state_label
+from .models import OPEN_STATES
+from .orders import (
     UNCLEAR_OUTCOMES,
     UnknownOrderIdError,
     cancel_by_ids,

@@ -30,15 +30,37 @@ def part_of(module: str) -> str:
     return module.split(".")[1]
 
 
+def absolute(path: Path, node: ast.ImportFrom) -> str:
+    """The absolute module name of `from ..x import y` in `path` (the code imports itself relatively, so that the
+    wheel can install it as `a_share_orders`)."""
+    if node.level == 0:
+        return node.module or ""
+    package = list(path.relative_to(SCRIPTS.parent).with_suffix("").parts[:-1])
+    base = package[: len(package) - node.level + 1]
+    return ".".join([*base, *([node.module] if node.module else [])])
+
+
 def imports_of(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.append(node.module)
+        if isinstance(node, ast.ImportFrom):
+            module = absolute(path, node)
+            # `from .. import x` names modules of the package: each is an import of its own
+            found += [f"{module}.{alias.name}" for alias in node.names] if module == "scripts" else [module]
         elif isinstance(node, ast.Import):
             found += [alias.name for alias in node.names]
     return [name for name in found if name.startswith("scripts.")]
+
+
+def test_the_code_imports_itself_relatively() -> None:
+    """Installed from the wheel the package is `a_share_orders`: an absolute `scripts.` import would break there."""
+    for path in MODULES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                assert not (node.module or "").startswith("scripts"), f"{path}: import {node.module} relatively"
+            if isinstance(node, ast.Import):
+                assert not any(alias.name.startswith("scripts") for alias in node.names), path
 
 
 MODULES = sorted(path for path in SCRIPTS.rglob("*.py") if "__pycache__" not in path.parts)

@@ -1,15 +1,15 @@
 """The LLM tool wrapper: tools, the confirmation gate, order resolution, the Claude and offline engines.
 
-    from scripts.assistant import Assistant
+    from . import Assistant
     reply = Assistant(Client(), engine="offline").send("撤掉刚才那单")
 
 It never imports the broker: it reaches the trading API only through `scripts._http.Client`.
 """
 
-from scripts.assistant.confirmation import Answer, AnswerKind, read_answer
-from scripts.assistant.core import Action, Assistant, Reply
-from scripts.assistant.gate import ConfirmationGate, DropReason, GateRefusalError, PendingCancel
-from scripts.assistant.replies import ReplyClass, ReplyKind
+from .confirmation import Answer, AnswerKind, read_answer
+from .core import Action, Assistant, Reply
+from .gate import ConfirmationGate, DropReason, GateRefusalError, PendingCancel
+from .replies import ReplyClass, ReplyKind
 
 __all__ = [
     "Action",

@@ -28,7 +28,8 @@ from typing import Any
 
 import anthropic
 
-from scripts.assistant.claude_settings import (
+from ..messages import money, render
+from .claude_settings import (
     DEFAULT_MODEL,
     EFFORT,
     LOCAL_SERVER_KEY,
@@ -40,13 +41,12 @@ from scripts.assistant.claude_settings import (
     default_model,
     sdk_client,
 )
-from scripts.assistant.engine import EngineAnswer
-from scripts.assistant.history import BUDGET_CHARS, History, shortened_result
-from scripts.assistant.model_failures import describe, failure_kind, rejects_thinking, stop_kind
-from scripts.assistant.prompt import system_prompt
-from scripts.assistant.replies import ReplyClass
-from scripts.assistant.tools import ToolBox, ToolResult, bounded
-from scripts.messages import money, render
+from .engine import EngineAnswer
+from .history import BUDGET_CHARS, History, shortened_result
+from .model_failures import describe, failure_kind, rejects_thinking, stop_kind
+from .prompt import system_prompt
+from .replies import ReplyClass
+from .tools import ToolBox, ToolResult, bounded
 
 # DEFAULT_MODEL and LOCAL_SERVER_KEY are re-exported: hosts and tests read them here.
 __all__ = ["DEFAULT_MODEL", "LOCAL_SERVER_KEY", "MAX_TOOL_CALLS", "ClaudeEngine"]

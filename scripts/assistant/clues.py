@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from scripts.assistant import phrases as p
-from scripts.assistant.lexicon import fold as fold_text
-from scripts.assistant.numerals import NumberMention, chinese_number, number_mentions
-from scripts.assistant.stock_names import ENGLISH_NAMES, NICKNAMES
+from . import phrases as p
+from .lexicon import fold as fold_text
+from .numerals import NumberMention, chinese_number, number_mentions
+from .stock_names import ENGLISH_NAMES, NICKNAMES
 
 CONSUMED = "\x00"
 NUMERAL_CHARS = re.compile(r"[0-9零〇一二两三四五六七八九十百千万点.,]")

@@ -23,8 +23,8 @@ from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any
 
-from scripts.assistant.lexicon import alternation, fold, pattern, words
-from scripts.assistant.stock_names import ENGLISH_NAMES, NICKNAMES
+from .lexicon import alternation, fold, pattern, words
+from .stock_names import ENGLISH_NAMES, NICKNAMES
 
 
 class AnswerKind(Enum):

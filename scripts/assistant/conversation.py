@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from scripts.assistant.clues import Clues
-from scripts.assistant.numerals import matches_number
-from scripts.assistant.resolve import Order, Resolution, is_open
+from .clues import Clues
+from .numerals import matches_number
+from .resolve import Order, Resolution, is_open
 
 
 @dataclass(frozen=True)

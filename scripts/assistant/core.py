@@ -6,14 +6,14 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from scripts._http import Client
-from scripts.assistant.confirmation import AnswerKind
-from scripts.assistant.engine import Engine, EngineAnswer
-from scripts.assistant.gate import ConfirmationGate, DropReason, PendingCancel
-from scripts.assistant.replies import classify_reply
-from scripts.assistant.tools import ToolBox
-from scripts.assistant.truthful import claims_a_cancel, without_other_orders
-from scripts.messages import render
+from .._http import Client
+from ..messages import render
+from .confirmation import AnswerKind
+from .engine import Engine, EngineAnswer
+from .gate import ConfirmationGate, DropReason, PendingCancel
+from .replies import classify_reply
+from .tools import ToolBox
+from .truthful import claims_a_cancel, without_other_orders
 
 logger = logging.getLogger(__name__)
 
@@ -51,11 +51,11 @@ def build_engine(name: str, tools: ToolBox, **options: Any) -> Engine:
     """The engine called `name` over `tools` (the command line picks engines by name); an option the engine does
     not take is a TypeError."""
     if name == "offline":
-        from scripts.assistant.offline import OfflineEngine
+        from .offline import OfflineEngine
 
         return OfflineEngine(tools, **options)
     if name == "claude":
-        from scripts.assistant.claude import ClaudeEngine
+        from .claude import ClaudeEngine
 
         return ClaudeEngine(tools, **options)
     raise ValueError(f"unknown engine {name!r}: use 'offline' or 'claude'")
@@ -104,7 +104,7 @@ class Assistant:
     @staticmethod
     def default_model() -> str:
         """The Claude model the claude engine uses when none is given (for hosts that also call Claude)."""
-        from scripts.assistant.claude_settings import default_model  # the SDK loads only when asked
+        from .claude_settings import default_model  # the SDK loads only when asked
 
         return default_model()
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from scripts.assistant.replies import ReplyClass
-    from scripts.assistant.tools import ToolBox
+    from .replies import ReplyClass
+    from .tools import ToolBox
 
 
 @dataclass

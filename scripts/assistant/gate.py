@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
-from scripts.assistant.confirmation import Answer, AnswerKind, read_answer
+from .confirmation import Answer, AnswerKind, read_answer
 
 PREVIEW_TTL_SECONDS = 300.0  # a yes after five minutes confirms a picture of the market that may be gone
 MAX_ASKS = 2  # a weak answer or a question gets the preview once more, then it is dropped

@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
-from scripts.assistant import phrases as p
-from scripts.assistant.clues import Clues, extract_clues, fold
-from scripts.assistant.lexicon import alternation, words
-from scripts.assistant.scope import Scope, read_scope, split_exclusions
+from . import phrases as p
+from .clues import Clues, extract_clues, fold
+from .lexicon import alternation, words
+from .scope import Scope, read_scope, split_exclusions
 
 
 class Intent(Enum):

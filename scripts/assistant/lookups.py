@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from scripts.assistant.clues import Clues, NameMention, fold
-from scripts.assistant.tools import ToolBox
+from .clues import Clues, NameMention, fold
+from .tools import ToolBox
 
 MAX_LOOKUPS = 3  # instrument look-ups per message
 SPECIFIC_LOOKUP = 5  # a word that finds more instruments than this is a common word ("科技"), not a name

@@ -7,7 +7,7 @@ from typing import Any
 
 import anthropic
 
-from scripts.assistant.claude_settings import CallDeadlineError
+from .claude_settings import CallDeadlineError
 
 # Words of a 400 whose cause is the size of the request, not its shape.
 TOO_LONG_WORDS = ("prompt is too long", "context window", "too many tokens", "context_length")

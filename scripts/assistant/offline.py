@@ -13,15 +13,16 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from scripts.assistant.clues import Clues
-from scripts.assistant.conversation import Context, positions_from_numbers, with_context
-from scripts.assistant.engine import EngineAnswer
-from scripts.assistant.gate import DropReason
-from scripts.assistant.intent import Intent, Request, read_request
-from scripts.assistant.lexicon import fold
-from scripts.assistant.lookups import look_up_names
-from scripts.assistant.replies import ReplyClass, ReplyKind
-from scripts.assistant.resolve import (
+from ..messages import render, render_error
+from .clues import Clues
+from .conversation import Context, positions_from_numbers, with_context
+from .engine import EngineAnswer
+from .gate import DropReason
+from .intent import Intent, Request, read_request
+from .lexicon import fold
+from .lookups import look_up_names
+from .replies import ReplyClass, ReplyKind
+from .resolve import (
     Order,
     Resolution,
     chronological,
@@ -31,10 +32,9 @@ from scripts.assistant.resolve import (
     orders_about,
     tails_of,
 )
-from scripts.assistant.scoping import excluded_ids, resolve_request
-from scripts.assistant.sounds import sounded
-from scripts.assistant.tools import ToolBox, ToolResult
-from scripts.messages import render, render_error
+from .scoping import excluded_ids, resolve_request
+from .sounds import sounded
+from .tools import ToolBox, ToolResult
 
 LIST_LIMIT = 200  # the list_orders tool's largest page: a day's orders, far more than anyone keeps open
 

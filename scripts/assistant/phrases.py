@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from scripts.assistant.lexicon import alternation, words
+from .lexicon import alternation, words
 
 # --- ids and codes -----------------------------------------------------------------------------------------
 FULL_ID = re.compile(r"ord_[a-z0-9]+_[a-z0-9]{8}(?![a-z0-9])")

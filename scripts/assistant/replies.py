@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
 
-from scripts.assistant.confirmation import Answer, AnswerKind
-from scripts.assistant.lexicon import alternation, fold, words
+from .confirmation import Answer, AnswerKind
+from .lexicon import alternation, fold, words
 
 
 class ReplyKind(Enum):

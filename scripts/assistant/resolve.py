@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from scripts.assistant.clues import Clues, NameMention, fold
-from scripts.assistant.numerals import matches_number
-from scripts.assistant.scope import minute_of
-from scripts.models import OPEN_STATES
-from scripts.orders import short_id
+from ..models import OPEN_STATES
+from ..orders import short_id
+from .clues import Clues, NameMention, fold
+from .numerals import matches_number
+from .scope import minute_of
 
 TIME_TOLERANCE_MINUTES = 2  # "10:30那笔" is the order placed at 10:31:44 too
 

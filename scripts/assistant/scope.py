@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
 
-from scripts.assistant.lexicon import alternation, lexicon, words
-from scripts.assistant.numerals import chinese_number
+from .lexicon import alternation, lexicon, words
+from .numerals import chinese_number
 
 Order = dict[str, Any]
 NUMERAL = r"\d{1,2}|[一二两俩三四五六七八九十]{1,3}"

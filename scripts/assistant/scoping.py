@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from scripts.assistant.clues import extract_clues
-from scripts.assistant.intent import Request
-from scripts.assistant.lexicon import fold
-from scripts.assistant.resolve import (
+from .clues import extract_clues
+from .intent import Request
+from .lexicon import fold
+from .resolve import (
     Order,
     Resolution,
     is_open,
@@ -22,7 +22,7 @@ from scripts.assistant.resolve import (
     resolve_candidates,
     tails_of,
 )
-from scripts.assistant.scope import Scope, in_window, on_board, pick_extreme, read_scope
+from .scope import Scope, in_window, on_board, pick_extreme, read_scope
 
 
 def resolve_request(request: Request, orders: Sequence[Order], shown: Sequence[Order] = (),

@@ -14,9 +14,9 @@ from dataclasses import replace
 from functools import cache
 from typing import Any
 
-from scripts.assistant.clues import Clues, NameMention
-from scripts.assistant.lexicon import fold
-from scripts.assistant.stock_names import ENGLISH_NAMES, NICKNAMES
+from .clues import Clues, NameMention
+from .lexicon import fold
+from .stock_names import ENGLISH_NAMES, NICKNAMES
 
 LATIN_WORD = re.compile(r"(?<![a-z0-9_])([a-z]{2,20})(?![a-z0-9_])")
 SOUND_ALIKE_SCORE = 88  # rapidfuzz ratio on pinyin: one syllable's tone-less vowel apart, not another stock

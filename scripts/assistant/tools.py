@@ -15,11 +15,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from scripts._http import ApiError, Client
-from scripts.assistant.gate import ConfirmationGate, DropReason, GateRefusalError
-from scripts.messages import render, render_error
-from scripts.models import OPEN_STATES
-from scripts.orders import (
+from .._http import ApiError, Client
+from ..messages import render, render_error
+from ..models import OPEN_STATES
+from ..orders import (
     UnknownOrderIdError,
     cancel_by_ids,
     expand_order_id,
@@ -27,6 +26,7 @@ from scripts.orders import (
     order_summary,
     would_release,
 )
+from .gate import ConfirmationGate, DropReason, GateRefusalError
 
 LIST_LIMIT = 50
 LIST_LIMIT_MAX = 200  # a day's orders; the Claude engine sends a page this long in shortened form

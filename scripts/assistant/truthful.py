@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from scripts.assistant.lexicon import fold
+from .lexicon import fold
 
 # "已撤单", "撤销成功", "已为您撤掉", "cancelled": a cancel reported as done. "未撤销" and "没有撤单" are not.
 CANCEL_CLAIM = re.compile(

@@ -3,8 +3,8 @@
 Start it with `python -m scripts.broker`, or in-process with `running_broker(BrokerSettings(sim=True))`.
 """
 
-from scripts.broker.app import create_app
-from scripts.broker.server import running_broker, serve
-from scripts.broker.settings import DEFAULT_ACCOUNT, DEVELOPMENT_TOKEN, BrokerSettings
+from .app import create_app
+from .server import running_broker, serve
+from .settings import DEFAULT_ACCOUNT, DEVELOPMENT_TOKEN, BrokerSettings
 
 __all__ = ["DEFAULT_ACCOUNT", "DEVELOPMENT_TOKEN", "BrokerSettings", "create_app", "running_broker", "serve"]

@@ -10,9 +10,9 @@ import os
 import signal
 import sys
 
-from scripts.broker.server import serve
-from scripts.broker.settings import DEFAULT_ACCOUNT, DEVELOPMENT_TOKEN, BrokerSettings
-from scripts.broker.store import StorageError
+from .server import serve
+from .settings import DEFAULT_ACCOUNT, DEVELOPMENT_TOKEN, BrokerSettings
+from .store import StorageError
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

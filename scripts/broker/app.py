@@ -17,14 +17,14 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from scripts.broker import demo
-from scripts.broker.clock import MarketClock, parse_ts
-from scripts.broker.errors import BrokerError
-from scripts.broker.gateway import BrokerGateway
-from scripts.broker.routes import accounts, market, orders, sim
-from scripts.broker.settings import DEFAULT_ACCOUNT, DEFAULT_CASH, BrokerSettings
-from scripts.broker.store import Store
-from scripts.broker.trading import Trading
+from . import demo
+from .clock import MarketClock, parse_ts
+from .errors import BrokerError
+from .gateway import BrokerGateway
+from .routes import accounts, market, orders, sim
+from .settings import DEFAULT_ACCOUNT, DEFAULT_CASH, BrokerSettings
+from .store import Store
+from .trading import Trading
 
 log = logging.getLogger("scripts.broker")
 MAX_PROBLEMS = 10  # validation problems reported; `more_errors` counts the rest

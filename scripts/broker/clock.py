@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from scripts.broker import rules
-from scripts.models import SHANGHAI, Phase
+from ..models import SHANGHAI, Phase
+from . import rules
 
 ClockMode = Literal["real", "pinned", "always_open"]
 

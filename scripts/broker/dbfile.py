@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from scripts.broker.schema import SchemaError, prepare
+from .schema import SchemaError, prepare
 
 try:
     import fcntl
@@ -30,7 +30,7 @@ class OpenedDatabase:
 
 
 def open_database(path: str, busy_timeout: float, *, exclusive: bool) -> OpenedDatabase:
-    from scripts.broker.store import StorageError
+    from .store import StorageError
 
     if path == ":memory:":
         connection = _connect(path, busy_timeout)
@@ -76,7 +76,7 @@ def _connect(path: str, busy_timeout: float) -> sqlite3.Connection:
 
 def _claim(path: str) -> IO[bytes] | None:
     """Hold `<path>.lock` exclusively for the broker's life: a second broker on the file refuses to start."""
-    from scripts.broker.store import StorageError
+    from .store import StorageError
 
     if fcntl is None:
         return None

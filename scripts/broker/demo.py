@@ -8,12 +8,12 @@ import random
 from datetime import timedelta
 from decimal import Decimal
 
-from scripts.broker import rules
-from scripts.broker import world as world_loader
-from scripts.broker.errors import BrokerError
-from scripts.broker.settings import DEFAULT_ACCOUNT, BrokerSettings
-from scripts.broker.trading import Trading, instrument
-from scripts.models import SimAccount, SimOrder, SimPosition, SimPrice, SimWorld
+from ..models import SimAccount, SimOrder, SimPosition, SimPrice, SimWorld
+from . import rules
+from . import world as world_loader
+from .errors import BrokerError
+from .settings import DEFAULT_ACCOUNT, BrokerSettings
+from .trading import Trading, instrument
 
 log = logging.getLogger("scripts.broker.demo")
 

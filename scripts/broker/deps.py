@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from scripts.broker.errors import BrokerError
-from scripts.broker.trading import Trading
+from .errors import BrokerError
+from .trading import Trading
 
 
 # Both are `async def` and touch no database: FastAPI runs a plain `def` dependency in a worker thread, a

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scripts.models import ERROR_CATALOGUE, ErrorBody
+from ..models import ERROR_CATALOGUE, ErrorBody
 
 
 class BrokerError(Exception):

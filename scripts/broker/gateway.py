@@ -19,11 +19,11 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from scripts.broker import intake
-from scripts.broker.clock import format_ts
-from scripts.broker.errors import BrokerError
-from scripts.broker.settings import BrokerSettings
-from scripts.broker.trading import Trading
+from . import intake
+from .clock import format_ts
+from .errors import BrokerError
+from .settings import BrokerSettings
+from .trading import Trading
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -10,7 +10,7 @@ import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from scripts.broker.errors import BrokerError
+from .errors import BrokerError
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]

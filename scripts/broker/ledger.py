@@ -11,8 +11,8 @@ import sqlite3
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from scripts.broker.rules import FeeSchedule
-from scripts.broker.store import OrderRow, PositionRow, Store
+from .rules import FeeSchedule
+from .store import OrderRow, PositionRow, Store
 
 ZERO = Decimal("0")
 

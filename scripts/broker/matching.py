@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from scripts.broker.store import OrderRow
+from .store import OrderRow
 
 
 def is_marketable(order: OrderRow, last: Decimal) -> bool:

@@ -18,10 +18,10 @@ from functools import lru_cache
 from json.encoder import encode_basestring  # type: ignore[attr-defined]  # C-accelerated, non-ASCII kept
 from typing import Any
 
-from scripts.broker.clock import format_ts, parse_ts
-from scripts.broker.reference import instruments
-from scripts.broker.store import Store
-from scripts.models import OPEN_STATES, to_money
+from ..models import OPEN_STATES, to_money
+from .clock import format_ts, parse_ts
+from .reference import instruments
+from .store import Store
 
 # A stored time already in the wire's one form (`clock.format_ts`) goes out as it is.
 _WIRE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}\+08:00")

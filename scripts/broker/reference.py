@@ -9,7 +9,7 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
-from scripts.models import Board, Exchange
+from ..models import Board, Exchange
 
 DATA_DIR = Path(__file__).with_name("data")
 

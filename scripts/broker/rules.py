@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from scripts.broker.reference import InstrumentInfo, is_trading_day
-from scripts.models import CENT, SHANGHAI, Board, Lot, Phase, Side, to_money
+from ..models import CENT, SHANGHAI, Board, Lot, Phase, Side, to_money
+from .reference import InstrumentInfo, is_trading_day
 
 # --- lots ------------------------------------------------------------------------------------------
 

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import uvicorn
 
-from scripts.broker.app import create_app
-from scripts.broker.settings import BrokerSettings
+from .app import create_app
+from .settings import BrokerSettings
 
 STARTUP_TIMEOUT_SECONDS = 10.0
 

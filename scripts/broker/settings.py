@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from scripts.broker.rules import FeeSchedule
+from .rules import FeeSchedule
 
 DEFAULT_ACCOUNT = "acc_default"
 DEFAULT_CASH = "1000000.00"

@@ -25,9 +25,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from scripts.broker import dbfile
-from scripts.broker.schema import STATE_TABLES
-from scripts.models import OPEN_STATES
+from ..models import OPEN_STATES
+from . import dbfile
+from .schema import STATE_TABLES
 
 # A request waits this long for another connection's write lock, then answers 503 SERVICE_UNAVAILABLE
 # with `retry`: short, because the one connection's lock makes every other request wait behind it.

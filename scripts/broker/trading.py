@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from scripts.broker import ledger, matching, rules
-from scripts.broker.clock import MarketClock, format_ts, parse_ts
-from scripts.broker.errors import BrokerError
-from scripts.broker.reference import InstrumentInfo, instruments, normalize_symbol
-from scripts.broker.store import OrderRow, Store
-from scripts.models import PlaceOrderRequest, to_money
+from ..models import PlaceOrderRequest, to_money
+from . import ledger, matching, rules
+from .clock import MarketClock, format_ts, parse_ts
+from .errors import BrokerError
+from .reference import InstrumentInfo, instruments, normalize_symbol
+from .store import OrderRow, Store
 
 DEFAULT_PRICE = Decimal("10.00")  # for a symbol the world never priced
 ORDER_ID = re.compile(r"^ord_[a-z0-9]{1,40}_[a-z0-9]{8}$")

@@ -9,13 +9,7 @@ from __future__ import annotations
 import sqlite3
 from decimal import Decimal
 
-from scripts.broker import rules
-from scripts.broker.clock import parse_ts
-from scripts.broker.ledger import ReleasedAmounts
-from scripts.broker.reference import InstrumentInfo, instruments
-from scripts.broker.store import OrderRow
-from scripts.broker.trading import Trading
-from scripts.models import (
+from ..models import (
     Account,
     CancelledOrder,
     Cash,
@@ -29,6 +23,12 @@ from scripts.models import (
     StateChange,
     to_money,
 )
+from . import rules
+from .clock import parse_ts
+from .ledger import ReleasedAmounts
+from .reference import InstrumentInfo, instruments
+from .store import OrderRow
+from .trading import Trading
 
 
 def orders(trading: Trading, db: sqlite3.Connection, rows: list[OrderRow]) -> list[Order]:

@@ -7,12 +7,12 @@ import uuid
 from datetime import datetime, time
 from decimal import Decimal
 
-from scripts.broker import rules
-from scripts.broker.clock import format_ts
-from scripts.broker.errors import BrokerError
-from scripts.broker.store import PositionRow, token_hash
-from scripts.broker.trading import ORDER_ID, Trading, instrument, new_order_id
-from scripts.models import SHANGHAI, SimAccount, SimOrder, SimWorld, to_money
+from ..models import SHANGHAI, SimAccount, SimOrder, SimWorld, to_money
+from . import rules
+from .clock import format_ts
+from .errors import BrokerError
+from .store import PositionRow, token_hash
+from .trading import ORDER_ID, Trading, instrument, new_order_id
 
 DEFAULT_ACCOUNT = "acc_default"
 

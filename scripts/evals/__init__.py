@@ -1,10 +1,10 @@
 """The evaluation harness: scenario suites (`docs/scenarios.md`) run against an engine, graded on the broker's
 final state and request log, τ-bench style. Run it with `python -m scripts.evals run SUITE_DIR`."""
 
-from scripts.evals.graders import GRADERS, Failure, RunRecord, grade
-from scripts.evals.report import build_report, pass_hat_k, write_report
-from scripts.evals.runner import RunOptions, run_suite, run_trial
-from scripts.evals.suite import Scenario, Suite, SuiteProblem, load_suite
+from .graders import GRADERS, Failure, RunRecord, grade
+from .report import build_report, pass_hat_k, write_report
+from .runner import RunOptions, run_suite, run_trial
+from .suite import Scenario, Suite, SuiteProblem, load_suite
 
 __all__ = [
     "GRADERS",

@@ -11,9 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-from scripts.evals.report import SUMMARY_COLUMNS, build_report, summary_rows, write_report
-from scripts.evals.runner import RunOptions, run_suite
-from scripts.evals.suite import SuiteProblem, load_suite
+from .report import SUMMARY_COLUMNS, build_report, summary_rows, write_report
+from .runner import RunOptions, run_suite
+from .suite import SuiteProblem, load_suite
 
 PIPED_WIDTH = 160  # a log or CI has no terminal to fit: keep tag names whole
 EXIT_OK = 0

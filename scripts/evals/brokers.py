@@ -21,10 +21,11 @@ from typing import Any
 
 import httpx
 
-from scripts._http import Client
-from scripts.evals.suite import Event, Scenario
+from .._http import Client
+from .suite import Event, Scenario
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]  # the folder holding the package (the checkout, or site-packages)
+PACKAGE = __package__.rpartition(".")[0]  # `scripts` in the checkout, `a_share_orders` from the wheel
 STARTUP_SECONDS = 20.0
 START_ATTEMPTS = 3
 
@@ -59,7 +60,7 @@ class BrokerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "TRADING_API_TOKEN": self.token}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "scripts.broker", "--sim", "--db", ":memory:", "--port", str(self.port)],
+            [sys.executable, "-m", f"{PACKAGE}.broker", "--sim", "--db", ":memory:", "--port", str(self.port)],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         self.sim = httpx.Client(base_url=self.url, timeout=30)

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from scripts.evals.suite import Scenario
-from scripts.evals.user import fill
+from .suite import Scenario
+from .user import fill
 
 OPEN = ("NEW", "WORKING")
 # The harness's own unambiguous yeses (docs/scenarios.md): whole message, after trimming spaces and one final stop.

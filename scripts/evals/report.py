@@ -8,8 +8,8 @@ from math import comb
 from pathlib import Path
 from typing import Any
 
-from scripts.evals.graders import Failure, RunRecord, grade
-from scripts.evals.suite import SuiteProblem
+from .graders import Failure, RunRecord, grade
+from .suite import SuiteProblem
 
 
 def pass_hat_k(outcomes: dict[str, list[bool]], k: int) -> float:

@@ -16,12 +16,12 @@ from typing import Any
 
 import httpx
 
-from scripts._http import Client
-from scripts.assistant import Assistant
-from scripts.evals.brokers import BrokerProcess, WorldError
-from scripts.evals.graders import RunRecord
-from scripts.evals.suite import MAX_USER_TURNS, Scenario
-from scripts.evals.user import ClaudeUser, ScriptedUser
+from .._http import Client
+from ..assistant import Assistant
+from .brokers import BrokerProcess, WorldError
+from .graders import RunRecord
+from .suite import MAX_USER_TURNS, Scenario
+from .user import ClaudeUser, ScriptedUser
 
 # Shorter than the slowest simulated answer (delay_after_apply of 3 s in the suites), so a delayed cancel
 # really reaches the assistant as "outcome unknown"; far above a local broker's normal answer time.

@@ -9,7 +9,7 @@ import os
 
 import jinja2
 
-from scripts.evals.suite import Scenario
+from .suite import Scenario
 
 DECLINE = "算了，不撤了"  # replies.confirm is null: the user declines
 NONE_OF_THEM = "都不是"  # replies.choose is null: none of the listed orders
@@ -63,7 +63,7 @@ class ClaudeUser:
                  anthropic_client: object | None = None) -> None:
         import anthropic
 
-        from scripts.assistant import Assistant
+        from ..assistant import Assistant
 
         scripted = ScriptedUser(scenario, refs)
         self.persona = PERSONA.format(turns="\n".join(f"- {turn}" for turn in scripted.turns),

@@ -1,14 +1,14 @@
 """Order operations shared by the command line and the assistant: ids as people type them, compact views of an
 order, and cancels by id that learn each order's real outcome.
 
-    from scripts.orders import cancel_by_ids, expand_order_id, order_summary
+    from . import cancel_by_ids, expand_order_id, order_summary
 
 Everything goes through the typed `scripts._http.Client`; nothing here builds a URL.
 """
 
-from scripts.orders.cancelling import UNCLEAR_OUTCOMES, cancel_by_ids
-from scripts.orders.ids import UnknownOrderIdError, expand_order_id, short_id
-from scripts.orders.views import order_detail, order_summary, would_release
+from .cancelling import UNCLEAR_OUTCOMES, cancel_by_ids
+from .ids import UnknownOrderIdError, expand_order_id, short_id
+from .views import order_detail, order_summary, would_release
 
 __all__ = [
     "UNCLEAR_OUTCOMES",

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from scripts._http import ApiError, Client
+from .._http import ApiError, Client
 
 if TYPE_CHECKING:
-    from scripts.models import ErrorBody  # only named: importing pydantic would slow every command's cold start
+    from ..models import ErrorBody  # only named: importing pydantic would slow every command's cold start
 
 # After these the order's state is not known from the answer itself: ask the broker.
 UNCLEAR_OUTCOMES = frozenset({"CANCEL_FAILED", "OUTCOME_UNKNOWN", "BAD_RESPONSE", "INTERNAL"})

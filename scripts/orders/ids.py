@@ -9,7 +9,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from scripts._http import Client
+    from .._http import Client
 
 FULL_ID = re.compile(r"^ord_[a-z0-9]+_[a-z0-9]{8}$")
 SHORT_ID = re.compile(r"^(?:ord_)?([a-z0-9]{8})$")

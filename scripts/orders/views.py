@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from scripts.messages import state_label
-from scripts.orders.ids import short_id
+from ..messages import state_label
+from .ids import short_id
 
 SUMMARY_FIELDS = ("order_id", "symbol", "name", "side", "type", "qty", "limit_price", "filled_qty", "cancelled_qty",
                   "remaining_qty", "avg_fill_price", "frozen_cash", "state", "reject_reason", "created_at")

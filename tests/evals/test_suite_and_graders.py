@@ -114,8 +114,12 @@ def test_the_graders_never_use_the_assistants_own_reading() -> None:
     imported: set[str] = set()
     for path in (ROOT / "scripts" / "evals").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("scripts.assistant"):
-                assert node.module == "scripts.assistant", f"{path.name} imports {node.module}"
+            # relative imports: `..assistant` from scripts/evals is scripts.assistant
+            module = ("scripts." * (node.level == 2) + (node.module or "")) if isinstance(node, ast.ImportFrom) else ""
+            if node.__class__ is ast.ImportFrom and node.level == 2 and not node.module:
+                assert all(alias.name != "assistant" for alias in node.names), f"{path.name} imports the package"
+            if module.startswith("scripts.assistant"):
+                assert module == "scripts.assistant", f"{path.name} imports {module}"
                 imported |= {alias.name for alias in node.names}
             if isinstance(node, ast.Import):
                 assert not any(alias.name.startswith("scripts.assistant") for alias in node.names), path.name

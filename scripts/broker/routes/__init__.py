@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import Response
 from pydantic import BaseModel
 
-from scripts.models import ERROR_CATALOGUE, ErrorBody
+from ...models import ERROR_CATALOGUE, ErrorBody
 
 # Every /v1 route can answer these, whatever it does.
 COMMON_ERRORS = ("UNAUTHENTICATED", "VALIDATION_ERROR", "RATE_LIMITED", "INTERNAL", "SERVICE_UNAVAILABLE")

@@ -9,14 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from scripts.broker import order_json, views
-from scripts.broker.clock import format_ts, parse_ts
-from scripts.broker.deps import GrantedDep, TradingDep, note_for_log
-from scripts.broker.errors import BrokerError
-from scripts.broker.reference import normalize_symbol
-from scripts.broker.routes import documented_errors, model_response
-from scripts.broker.store import ORDER_RECORD_COLUMNS
-from scripts.models import (
+from ...models import (
     ALL_STATES,
     SHANGHAI,
     Account,
@@ -27,6 +20,13 @@ from scripts.models import (
     PositionList,
     Side,
 )
+from .. import order_json, views
+from ..clock import format_ts, parse_ts
+from ..deps import GrantedDep, TradingDep, note_for_log
+from ..errors import BrokerError
+from ..reference import normalize_symbol
+from ..store import ORDER_RECORD_COLUMNS
+from . import documented_errors, model_response
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 MAX_PAGE = 500

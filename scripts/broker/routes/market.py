@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from scripts.broker import views
-from scripts.broker.deps import GrantedDep, TradingDep
-from scripts.broker.reference import search_instruments
-from scripts.broker.routes import documented_errors, model_response
-from scripts.broker.trading import instrument
-from scripts.models import Health, Instrument, InstrumentList, MarketStatus, Quote
+from ...models import Health, Instrument, InstrumentList, MarketStatus, Quote
+from .. import views
+from ..deps import GrantedDep, TradingDep
+from ..reference import search_instruments
+from ..trading import instrument
+from . import documented_errors, model_response
 
 router = APIRouter(tags=["market"])
 

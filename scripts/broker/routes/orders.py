@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from scripts.broker import views
-from scripts.broker.deps import GrantedDep, TradingDep, note_for_log
-from scripts.broker.routes import documented_errors, model_response
-from scripts.models import CancelledOrder, Order, PlaceOrderRequest
+from ...models import CancelledOrder, Order, PlaceOrderRequest
+from .. import views
+from ..deps import GrantedDep, TradingDep, note_for_log
+from . import documented_errors, model_response
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 

@@ -6,11 +6,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request, Response
 
-from scripts.broker import views, world
-from scripts.broker.deps import TradingDep
-from scripts.broker.routes import model_response
-from scripts.broker.trading import instrument
-from scripts.models import (
+from ...models import (
     SHANGHAI,
     LoggedRequest,
     RequestLog,
@@ -21,6 +17,10 @@ from scripts.models import (
     SimResetResult,
     SimWorld,
 )
+from .. import views, world
+from ..deps import TradingDep
+from ..trading import instrument
+from . import model_response
 
 router = APIRouter(prefix="/v1/sim", include_in_schema=False)
 
