@@ -43,6 +43,23 @@ ENVIRONMENT_LABELS = {"paper": "模拟账户", "live": "实盘账户"}
 UNKNOWN_ENVIRONMENT = "账户类型未知"
 
 
+# The audit file's events (scripts/audit.py) as `trade audit --table` names them.
+AUDIT_EVENT_LABELS = {
+    "preview_shown": "显示撤单预览",
+    "answer": "用户回复",
+    "approval": "批准/拒绝",
+    "cancel_request": "发送撤单",
+    "cancel_outcome": "撤单结果",
+    "cancel_refused": "撤单被拦下",
+    "cancel_reported": "告知结果",
+    "audit_gap": "记录缺失",
+}
+
+
+def audit_event_label(event: str) -> str:
+    return AUDIT_EVENT_LABELS.get(event, event)
+
+
 def environment_label(environment: str | None) -> str:
     """模拟账户 / 实盘账户 / 账户类型未知."""
     return ENVIRONMENT_LABELS.get(environment or "", UNKNOWN_ENVIRONMENT)
