@@ -38,7 +38,7 @@ if "httpx" not in sys.modules:
 
 from ._http import READ_ONLY_ENV, ApiError, Client, read_only_from_env
 from .audit import AUDIT_ENV, AuditLog, cancel_outcome, configured_path, order_facts, read_entries
-from .messages import audit_event_label, environment_label, money, render, side_label, state_label
+from .messages import audit_event_label, audit_word, environment_label, money, render, side_label, state_label
 from .models import OPEN_STATES
 from .orders import (
     UNCLEAR_OUTCOMES,
@@ -216,7 +216,7 @@ def _positions(positions: list[dict[str, Any]]) -> Table:
     return table
 
 
-AUDIT_COLUMNS = ("时间（北京）", "事件", "来源", "账户", "委托", "内容")
+AUDIT_COLUMNS = ("时间（北京）", "事件", "来源 · 会话", "账户", "委托", "内容")
 BEIJING_OFFSET = "+08:00"
 
 
@@ -228,6 +228,7 @@ def _audit_rows(entries: list[dict[str, Any]], title: str) -> Table:
         table.add_column(header, overflow="fold")
     for entry in entries:
         source = entry.get("face", "") + (f"/{entry['engine']}" if entry.get("engine") else "")
+        source += f" · {str(entry.get('session', ''))[-4:]}"  # which entries belong to one chat or command
         account = entry.get("account") or ""
         if entry.get("environment"):
             account += f"（{environment_label(None if entry['environment'] == 'unknown' else entry['environment'])}）"
@@ -251,13 +252,13 @@ def _beijing(ts: str) -> str:
 def _audit_detail(entry: dict[str, Any]) -> str:
     """The entry's own facts in one cell: the words and how they were read, the outcome per order, …"""
     event = entry.get("event")
-    result = entry.get("result", "")
+    result = audit_word(entry.get("result", ""))
     if entry.get("reason"):
-        result += f"（{entry['reason']}）"
+        result += f"（{audit_word(entry['reason'])}）"
     if event == "answer":
-        return f"“{entry.get('words', '')}” → {entry.get('kind', '')}，{result}"
+        return f"“{entry.get('words', '')}” → {audit_word(entry.get('kind', ''))}，{result}"
     if event == "approval":
-        return f"{entry.get('decision', '')} via {entry.get('via', '')}，{result}"
+        return f"{audit_word(entry.get('decision', ''))}（{entry.get('via', '')}），{result}"
     if event == "preview_shown":
         lines = [f"{side_label(o.get('side', ''))} {o.get('name') or ''}({o.get('symbol', '')}) "
                  f"{o.get('remaining_qty', o.get('qty', ''))}股" for o in entry.get("orders") or []]
@@ -276,8 +277,10 @@ def _audit_detail(entry: dict[str, Any]) -> str:
                 now = f" → 现为{state_label(row['state_now'])}" if row.get("state_now") else ""
                 parts.append(f"{short} {row.get('code')}{now}")
         return "；".join(parts) or str(entry.get("error", ""))
-    if event in ("cancel_refused", "audit_gap"):
-        return str(entry.get("reason", "")) + (f"，缺失 {entry['lost']} 条" if "lost" in entry else "")
+    if event == "cancel_refused":
+        return audit_word(str(entry.get("reason", "")))
+    if event == "audit_gap":
+        return f"缺失 {entry.get('lost')} 条（{entry.get('reason', '')}）"
     if event == "cancel_reported":
         return str(entry.get("text", ""))
     return ""

@@ -56,8 +56,25 @@ AUDIT_EVENT_LABELS = {
 }
 
 
+# The values inside an audit entry (how an answer was read, what became of the preview, why a cancel was
+# refused) as `trade audit --table` shows them; the JSON keeps the codes.
+AUDIT_WORDS = {
+    "yes": "明确确认", "no": "否定", "question": "提问", "weak": "含糊", "mismatch": "与预览不符", "other": "其他话题",
+    "confirmed": "已确认", "asked_again": "再问一次", "dropped": "预览作废", "nothing_pending": "没有待确认的撤单",
+    "approve": "批准", "reject": "拒绝",
+    "declined": "用户拒绝", "unconfirmed": "两次未明确确认", "new_request": "新的请求", "expired": "超时",
+    "not_open": "委托已结束", "turn_failed": "回复失败", "replaced": "被新预览取代",
+    "no_preview": "没有预览", "stale_preview": "预览尚未给用户看", "not_confirmed": "用户未确认",
+    "other_ids": "与预览的委托不同", "second_preview": "同一轮第二个预览", "read_only": "只读模式",
+}
+
+
 def audit_event_label(event: str) -> str:
     return AUDIT_EVENT_LABELS.get(event, event)
+
+
+def audit_word(value: str) -> str:
+    return AUDIT_WORDS.get(value, value)
 
 
 def environment_label(environment: str | None) -> str:
