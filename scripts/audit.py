@@ -7,10 +7,11 @@ Every face (the chat, the command line, the MCP server) records the same events 
     log.record("preview_shown", order_ids=[...], text="将撤销…")                        # never raises
     problem = log.take_problem()   # the first failure to write (an AuditProblem), once per process and path
 
-Where: `TRADING_AUDIT_LOG=/path/to/audit.jsonl`; `TRADING_AUDIT_LOG=off` (also `none`, `0`, `false`, `no`,
-`disabled`) records nothing; unset or empty: `audit.jsonl` in the user's data directory under
-`a-share-orders/` ($XDG_DATA_HOME or ~/.local/share on Linux, ~/Library/Application Support on macOS,
-%LOCALAPPDATA% on Windows). A new file is created 0600 (its directory 0700).
+Where: `TRADING_AUDIT_LOG=/path/to/audit.jsonl` (an existing folder: `audit.jsonl` in it);
+`TRADING_AUDIT_LOG=off` (also `none`, `0`, `false`, `no`, `disabled`) records nothing; unset or empty:
+`audit.jsonl` in the user's data directory under `a-share-orders/` ($XDG_DATA_HOME or ~/.local/share on Linux,
+~/Library/Application Support on macOS, %LOCALAPPDATA% on Windows). A new file is created 0600 (its directory
+0700).
 
 An entry is one JSON object on one line:
 
@@ -123,7 +124,10 @@ def configured_path(environ: Mapping[str, str] | None = None) -> Path | None:
     setting = env.get(AUDIT_ENV, "").strip()
     if setting.lower() in OFF_WORDS:
         return None
-    return Path(setting).expanduser() if setting else default_path(env)
+    if not setting:
+        return default_path(env)
+    path = Path(setting).expanduser()
+    return path / FILE_NAME if path.is_dir() else path  # a folder named: the file in it
 
 
 class AuditLog:

@@ -55,6 +55,10 @@ def test_unset_or_empty_means_the_default_and_a_path_means_that_path() -> None:
     assert configured_path({"TRADING_AUDIT_LOG": "/x/y.jsonl"}) == Path("/x/y.jsonl")
 
 
+def test_a_folder_named_as_the_log_holds_the_file(tmp_path: Path) -> None:
+    assert configured_path({"TRADING_AUDIT_LOG": str(tmp_path)}) == tmp_path / "audit.jsonl"
+
+
 def test_a_new_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
     path = tmp_path / "new" / "dir" / "audit.jsonl"
     AuditLog(path, face="cli").record("preview_shown", order_ids=["ord_x"])
