@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.assistant.conftest import OfflineChat, endpoint, offline_chat  # noqa: F401 - fixtures used here
+from tests.assistant.conftest import OfflineChat, chat, client, endpoint, offline_chat  # noqa: F401 - fixtures
 from tests.skill.conftest import trade  # noqa: F401 - the command line as a subprocess
 
 

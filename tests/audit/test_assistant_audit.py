@@ -150,3 +150,25 @@ def test_a_cancel_the_gate_refuses_is_recorded_and_nothing_is_sent(audit_path: P
     refused = only(audit_path, "cancel_refused")
     assert (refused["reason"], refused["order_ids"]) == ("no_preview", [chat.refs["A"]])
     assert chat.deleted_ids() == []
+
+
+def test_the_claude_engine_leaves_the_same_entries_with_its_own_name(audit_path: Path, client, endpoint) -> None:
+    from scripts.assistant import Assistant
+    from tests.assistant.cancel_world import BUY_MAOTAI
+    from tests.assistant.scripted_anthropic import text, tool_use, turn
+
+    chat = Assistant(client, engine="claude", api_key="test-key", base_url=endpoint.url)
+    endpoint.script(turn(tool_use("preview_cancel", {"order_ids": ["abc12345"]})),
+                    turn(text("我将为您撤销这笔茅台买单。")))
+    preview = chat.send("把茅台那笔买单撤了")
+    endpoint.script(turn(tool_use("cancel_orders", {"order_ids": [BUY_MAOTAI]})), turn(text("已撤单。")))
+    chat.send("是的，撤吧")
+
+    assert events(audit_path) == ["preview_shown", "answer", "cancel_request", "cancel_outcome", "cancel_reported"]
+    assert {(entry["face"], entry["engine"]) for entry in entries(audit_path)} == {("chat", "claude")}
+    shown = only(audit_path, "preview_shown")
+    assert shown["reply"] == preview.text  # the model's words and the project's preview, as the user read them
+    assert shown["reply"].startswith("我将为您撤销这笔茅台买单。")
+    answer = only(audit_path, "answer")
+    assert (answer["words"], answer["kind"], answer["result"]) == ("是的，撤吧", "yes", "confirmed")
+    assert only(audit_path, "cancel_outcome")["cancelled"] == [BUY_MAOTAI]
