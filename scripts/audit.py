@@ -45,7 +45,8 @@ fields only, and as a second guard every secret the log knows (TRADING_API_TOKEN
 given to `from_env(secrets=...)`) is replaced by "[redacted]" before a line is written.
 
 Appends are atomic: each entry is encoded whole, then written by one `os.write` on an O_APPEND descriptor
-under an exclusive `flock` (POSIX), so two processes appending at once (a chat and a command) never interleave;
+under an exclusive `flock` (POSIX; waited for at most 2 s, else the entry is lost and said, never the cancel
+held up), so two processes appending at once (a chat and a command) never interleave;
 a line left half-written by a crash is ended with a newline before the next entry, and `read_entries` skips
 any line that is not a JSON object and says which. Each entry is `fsync`ed: entries are a handful per minute
 at human pace, and the one written just before a cancel is sent must survive a power cut, since it is the
@@ -64,6 +65,7 @@ import os
 import secrets as _secrets
 import sys
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -85,6 +87,7 @@ FILE_NAME = "audit.jsonl"
 SECRET_ENVS = ("TRADING_API_TOKEN", "ANTHROPIC_API_KEY")
 MIN_SECRET_LENGTH = 8  # shorter "secrets" (a test's "x") would redact ordinary words
 REDACTED = "[redacted]"
+LOCK_WAIT_SECONDS = 2.0  # another writer holds the lock for one write and an fsync: milliseconds
 
 _reported: set[str] = set()  # paths whose problem a face has been handed: once per process
 _reported_lock = threading.Lock()
@@ -189,9 +192,10 @@ class AuditLog:
                 self._append(line)
                 self._state.lost = 0
         except (OSError, ValueError, TypeError) as error:  # never the cancel's problem
-            self._state.lost += 1
-            if self._state.problem is None:
-                self._state.problem = AuditProblem(str(self.path), _reason(error))
+            with self._state.lock:
+                self._state.lost += 1
+                if self._state.problem is None:
+                    self._state.problem = AuditProblem(str(self.path), _reason(error))
 
     def take_problem(self) -> AuditProblem | None:
         """The first failure to write, once per process and file: the face shows it to the user, then never again."""
@@ -206,8 +210,8 @@ class AuditLog:
 
     def _line(self, entry: dict[str, Any]) -> bytes:
         text = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=str)
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
+        for secret in self._secrets:  # as given, and as JSON escapes it
+            text = text.replace(secret, REDACTED).replace(json.dumps(secret, ensure_ascii=False)[1:-1], REDACTED)
         return (text + "\n").encode("utf-8")
 
     def _append(self, data: bytes) -> None:
@@ -217,8 +221,7 @@ class AuditLog:
             path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
         try:
-            if fcntl is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+            _lock(fd)
             if not _ends_a_line(fd):
                 data = b"\n" + data  # end the line a crash left half-written, so this entry starts its own
             written = os.write(fd, data)
@@ -302,6 +305,22 @@ def cancel_outcome(results: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return {"order_ids": [row["order_id"] for row in rows], "results": rows,
             "cancelled": [row["order_id"] for row in rows if row["ok"]],
             "failed": [row["order_id"] for row in rows if not row["ok"]]}
+
+
+def _lock(fd: int) -> None:
+    """Hold the file's lock, waiting at most LOCK_WAIT_SECONDS: a writer stuck elsewhere costs an entry, never
+    the cancel that is waiting to be sent."""
+    if fcntl is None:
+        return
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _ends_a_line(fd: int) -> bool:

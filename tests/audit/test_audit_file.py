@@ -233,3 +233,26 @@ def test_a_secret_the_log_knows_is_redacted_even_if_a_face_passes_it_by_mistake(
     assert DISTINCT_TOKEN not in text
     assert "demo-token-123456" not in text
     assert text.count("[redacted]") == 3
+
+
+def test_a_writer_holding_the_lock_costs_an_entry_never_a_long_wait(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import fcntl
+    import time
+
+    from scripts import audit
+
+    monkeypatch.setattr(audit, "LOCK_WAIT_SECONDS", 0.2)
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path, face="cli")
+    log.record("preview_shown", order_ids=["ord_a"])
+    with path.open("rb") as other:  # another process stuck while holding the lock
+        fcntl.flock(other, fcntl.LOCK_EX)
+        started = time.monotonic()
+        log.record("cancel_request", order_ids=["ord_a"])
+        assert time.monotonic() - started < 2
+    problem = log.take_problem()
+    assert problem is not None
+    log.record("cancel_outcome", order_ids=["ord_a"])
+    assert [(e["event"], e.get("lost")) for e in entries(path)] == [
+        ("preview_shown", None), ("audit_gap", 1), ("cancel_outcome", None)]
