@@ -7,6 +7,13 @@ Every face (the chat, the command line, the MCP server) records the same events 
     log.record("preview_shown", order_ids=[...], text="将撤销…")                        # never raises
     problem = log.take_problem()   # the first failure to write (an AuditProblem), once per process and path
 
+A face makes one log per session (a chat, a command invocation, an MCP server process) and shows a problem
+as `messages.render("audit_unwritable", path=problem.path, reason=problem.reason)`. `order_facts(order)` and
+`cancel_outcome(results)` shape the fields of `preview_shown` and `cancel_outcome` from the project's order
+summaries and `orders.cancel_by_ids` results. A face built on the assistant's `ToolBox` sets `tools.audit =
+log` and gets `cancel_request`, `cancel_outcome` and `cancel_refused` from the box; `Assistant(…, audit=log)`
+records the rest of a conversation.
+
 Where: `TRADING_AUDIT_LOG=/path/to/audit.jsonl` (an existing folder: `audit.jsonl` in it);
 `TRADING_AUDIT_LOG=off` (also `none`, `0`, `false`, `no`, `disabled`) records nothing; unset or empty:
 `audit.jsonl` in the user's data directory under `a-share-orders/` ($XDG_DATA_HOME or ~/.local/share on Linux,
