@@ -229,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.flows < 1:
         parser.error("--flows must be at least 1")
+    # Benchmark cancels in a simulated world stay out of the user's audit file (set TRADING_AUDIT_LOG to keep them).
+    os.environ.setdefault("TRADING_AUDIT_LOG", "off")
     with running_broker(BrokerSettings(sim=True, token=TOKEN)) as url, httpx.Client(base_url=url, timeout=30) as sim:
         missing = offline_available()
         report = {"flows": args.flows, "offline": missing or bench_offline(url, sim, args.flows),

@@ -5,6 +5,8 @@ between runs; `--fresh` starts over) and builds the assistant beside it. Claude 
 ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL) is set, the offline engine otherwise. Piped input works too:
 `printf '撤掉刚才那单\\n确认\\n' | python -m scripts.chat` prints one reply per line of input.
 `--read-only` (or TRADING_READ_ONLY=1) gives the assistant no write tool: nothing can be cancelled.
+Every preview shown, every answer to one and every cancel go to the audit file (TRADING_AUDIT_LOG; one
+session id per run; `python -m scripts.trade audit --table` shows them).
 
 While the assistant works, a status line names each step (查询委托…, 预览撤单…). The reply appears whole once
 the turn ends rather than streamed: the model's words are checked against what the turn did (the preview
@@ -190,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     with demo_broker(args.db, args.fresh) as broker:
         from ._http import Client, read_only_from_env  # loaded while the broker starts (see demo_broker)
         from .assistant import Assistant
+        from .audit import AuditLog
 
         read_only = args.read_only or read_only_from_env()
         try:
@@ -201,8 +204,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Paper broker (demo account) at {broker.url}, database {args.db}", file=sys.stderr)
         options = {name: value for name, value in (("model", args.model), ("timeout", args.timeout))
                    if value is not None and engine == "claude"}
+        # One session per run; the demo broker's token is made here, so the log is told to keep it out.
+        audit = AuditLog.from_env(face="chat", secrets=[broker.token])
         with Client(base_url=broker.url, token=broker.token) as client:
-            assistant = Assistant(client, engine=engine, read_only=read_only, **options)
+            assistant = Assistant(client, engine=engine, read_only=read_only, audit=audit, **options)
             if sys.stdin.isatty():
                 interactive(assistant, engine)
             else:

@@ -6,6 +6,11 @@ recovery_hint: 3 fix_input, 4 retry, 5 retry_later, 6 reauthenticate, 7 contact_
 BAD_RESPONSE, an answer not in the contract's shape (after a cancel: the order is queried and shown); 8
 read-only: `cancel` under --read-only or TRADING_READ_ONLY=1, refused before any request is sent.
 
+Every cancel preview (`--dry-run`, or without `--yes`), every `--yes` (an approval), the cancel request and its
+outcome are appended to the audit file (`scripts/audit.py`; TRADING_AUDIT_LOG, `off` to turn it off);
+`audit [--last N]` shows the last entries. A file that cannot be written is said once on stderr and changes
+nothing else: the cancel runs, its result is printed, the exit status is the cancel's.
+
 Every answer is read through the contract's models (an odd shape is BAD_RESPONSE, never a traceback) and
 every path is built by the Client from escaped segments, so typed input never reaches another route.
 """
@@ -32,7 +37,8 @@ if "httpx" not in sys.modules:
             del sys.modules["httpx._main"]
 
 from ._http import READ_ONLY_ENV, ApiError, Client, read_only_from_env
-from .messages import environment_label, money, render, side_label, state_label
+from .audit import AUDIT_ENV, AuditLog, cancel_outcome, configured_path, order_facts, read_entries
+from .messages import audit_event_label, audit_word, environment_label, money, render, side_label, state_label
 from .models import OPEN_STATES
 from .orders import (
     UNCLEAR_OUTCOMES,
@@ -51,6 +57,7 @@ EXIT_USAGE = 2
 EXIT_READ_ONLY = 8
 EXIT_BY_HINT = {"fix_input": 3, "retry": 4, "retry_later": 5, "reauthenticate": 6, "contact_support": 7}
 SYMBOL_CODE = re.compile(r"^[0-9]{6}$")
+DEFAULT_AUDIT_LAST = 20
 
 
 class UsageError(Exception):
@@ -123,21 +130,44 @@ def cmd_cancel(client: Client, args: argparse.Namespace) -> Any:
     preview = [{**order_summary(order), "would_release": would_release(order)}
                for order in orders if order["state"] in OPEN_STATES]
     finished = [order_summary(order) for order in orders if order["state"] not in OPEN_STATES]
+    log = _account_log(client, args.audit)
     if args.dry_run or not args.yes:
         result = {"preview": preview, "not_cancellable": finished}
+        log.record("preview_shown", order_ids=[order["order_id"] for order in preview],
+                   orders=[order_facts(order) for order in preview],
+                   not_cancellable=[order["order_id"] for order in finished], dry_run=bool(args.dry_run))
         if not args.dry_run:
             _emit(result, args.table)
             raise UsageError("cancel changes the account: show this preview to the user and run again with "
                              "--yes only after they explicitly confirm (or use --dry-run to preview only)")
         return result
-    return cancel_and_report(client, [order["order_id"] for order in orders])
+    ids = [order["order_id"] for order in orders]
+    log.record("approval", decision="approve", via="--yes", order_ids=ids, result="confirmed")
+    return cancel_and_report(client, ids, log)
 
 
-def cancel_and_report(client: Client, order_ids: list[str]) -> dict[str, Any]:
-    """Cancel by id; report what was cancelled and released, and each failure with the order's real state."""
+def _account_log(client: Client, log: AuditLog) -> AuditLog:
+    """The invocation's log with the account and its kind as the API says it (one GET, only when logging)."""
+    if not log.enabled:
+        return log
+    try:
+        environment = client.account().environment
+    except ApiError:
+        environment = None
+    return log.bound(account=client.account_id, environment=environment or "unknown")
+
+
+def cancel_and_report(client: Client, order_ids: list[str], log: AuditLog | None = None) -> dict[str, Any]:
+    """Cancel by id; report what was cancelled and released, and each failure with the order's real state.
+    With a `log`, the request is recorded before it is sent and the outcome after."""
     cancelled: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
-    for result in cancel_by_ids(client, order_ids):
+    if log is not None:
+        log.record("cancel_request", order_ids=order_ids)
+    results = cancel_by_ids(client, order_ids)
+    if log is not None:
+        log.record("cancel_outcome", **cancel_outcome(results))
+    for result in results:
         if result["ok"]:
             cancelled.append({**order_summary(result["order"]), "released": result["order"]["released"]})
             continue
@@ -186,6 +216,76 @@ def _positions(positions: list[dict[str, Any]]) -> Table:
     return table
 
 
+AUDIT_COLUMNS = ("时间（北京）", "事件", "来源 · 会话", "账户", "委托", "内容")
+BEIJING_OFFSET = "+08:00"
+
+
+def _audit_rows(entries: list[dict[str, Any]], title: str) -> Table:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for header in AUDIT_COLUMNS:
+        table.add_column(header, overflow="fold")
+    for entry in entries:
+        source = entry.get("face", "") + (f"/{entry['engine']}" if entry.get("engine") else "")
+        source += f" · {str(entry.get('session', ''))[-4:]}"  # which entries belong to one chat or command
+        account = entry.get("account") or ""
+        if entry.get("environment"):
+            account += f"（{environment_label(None if entry['environment'] == 'unknown' else entry['environment'])}）"
+        ids = entry.get("order_ids") or []
+        table.add_row(_beijing(entry.get("ts", "")), audit_event_label(entry.get("event", "")), source, account,
+                      " ".join(order_id.rsplit("_", 1)[-1] for order_id in ids), _audit_detail(entry))
+    return table
+
+
+def _beijing(ts: str) -> str:
+    """`2026-11-24T02:31:07.123456Z` → `2026-11-24 10:31:07` (the market's clock)."""
+    from datetime import datetime, timedelta, timezone
+
+    try:
+        moment = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    except ValueError:
+        return ts
+    return moment.astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _audit_detail(entry: dict[str, Any]) -> str:
+    """The entry's own facts in one cell: the words and how they were read, the outcome per order, …"""
+    event = entry.get("event")
+    result = audit_word(entry.get("result", ""))
+    if entry.get("reason"):
+        result += f"（{audit_word(entry['reason'])}）"
+    if event == "answer":
+        return f"“{entry.get('words', '')}” → {audit_word(entry.get('kind', ''))}，{result}"
+    if event == "approval":
+        return f"{audit_word(entry.get('decision', ''))}（{entry.get('via', '')}），{result}"
+    if event == "preview_shown":
+        lines = [f"{side_label(o.get('side', ''))} {o.get('name') or ''}({o.get('symbol', '')}) "
+                 f"{o.get('remaining_qty', o.get('qty', ''))}股" for o in entry.get("orders") or []]
+        if entry.get("dry_run"):
+            lines.append("--dry-run")
+        return "；".join(lines)
+    if event == "cancel_outcome":
+        parts = []
+        for row in entry.get("results") or []:
+            short = row["order_id"].rsplit("_", 1)[-1]
+            if row.get("ok"):
+                released = row.get("released") or {}
+                parts.append(f"{short} {state_label(row.get('state') or '')} 释放 {money(released.get('cash', 0))} 元"
+                             + (f" {released['qty']} 股" if released.get("qty") else ""))
+            else:
+                now = f" → 现为{state_label(row['state_now'])}" if row.get("state_now") else ""
+                parts.append(f"{short} {row.get('code')}{now}")
+        return "；".join(parts) or str(entry.get("error", ""))
+    if event == "cancel_refused":
+        return audit_word(str(entry.get("reason", "")))
+    if event == "audit_gap":
+        return f"缺失 {entry.get('lost')} 条（{entry.get('reason', '')}）"
+    if event == "cancel_reported":
+        return str(entry.get("text", ""))
+    return ""
+
+
 def print_table(data: Any) -> None:
     """`--table`: the same data as the JSON, as tables for people (rich, imported only when asked for)."""
     from rich.console import Console
@@ -195,7 +295,9 @@ def print_table(data: Any) -> None:
     if not isinstance(data, dict):
         console.print(data)
         return
-    if "orders" in data:
+    if "skipped_lines" in data:
+        console.print(_audit_rows(data["entries"], f"审计记录 {data['path'] or '（已关闭）'}"))
+    elif "orders" in data:
         console.print(_order_rows(data["orders"], "委托"))
     elif "order_id" in data:
         console.print(_order_rows([data], "委托"))
@@ -271,7 +373,23 @@ def build_parser() -> argparse.ArgumentParser:
     quote = sub.add_parser("quote", parents=[common], help="last price and today's band")
     quote.add_argument("symbol")
     sub.add_parser("market", parents=[common], help="market phase: can orders be placed or cancelled now?")
+    audit = sub.add_parser("audit", parents=[common],
+                           help=f"the last entries of the audit file (previews, answers, cancels; {AUDIT_ENV})")
+    audit.add_argument("--last", type=int, default=DEFAULT_AUDIT_LAST, metavar="N",
+                       help=f"this many entries, oldest first (default {DEFAULT_AUDIT_LAST})")
     return parser
+
+
+def cmd_audit(args: argparse.Namespace) -> dict[str, Any]:
+    """The audit file's last entries; its unreadable lines (a crash's torn last line) are skipped and said."""
+    path = configured_path()
+    if path is None:
+        print(render("audit_off"), file=sys.stderr)
+        return {"path": None, "entries": [], "skipped_lines": []}
+    read = read_entries(path, last=max(args.last, 0))
+    if read.skipped:
+        print(render("audit_skipped", path=str(path), lines=read.skipped), file=sys.stderr)
+    return {"path": str(path), "entries": read.entries, "skipped_lines": read.skipped}
 
 
 def _emit(data: Any, table: bool) -> None:
@@ -284,8 +402,22 @@ def _emit(data: Any, table: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "audit":  # the local file only: no Client, no token needed
+        _emit(cmd_audit(args), args.table)
+        return EXIT_OK
+    args.audit = AuditLog.from_env(face="cli")  # one session per invocation; only `cancel` records
+    try:
+        return _run(args)
+    finally:
+        problem = args.audit.take_problem()
+        if problem is not None:
+            print(render("audit_unwritable", path=problem.path, reason=problem.reason), file=sys.stderr)
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command in WRITE_COMMANDS and (args.read_only or read_only_from_env()):
         # Refused before a Client exists: nothing is sent, so nothing can be cancelled.
+        args.audit.record("cancel_refused", reason="read_only", order_ids=list(args.order_ids))
         sentence = render("read_only", face="cli")
         _emit({"error": {"code": "READ_ONLY", "message": sentence}}, False)
         print(sentence, file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -33,6 +34,20 @@ BASE_WORLD: dict[str, Any] = {
          "state": "FILLED"},
     ],
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def audit_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Every face's audit entries go to one file of the session's (subprocesses inherit it), never to the user's
+    data directory; a test of the audit trail points TRADING_AUDIT_LOG at a file of its own."""
+    path = str(tmp_path_factory.mktemp("audit") / "audit.jsonl")
+    before = os.environ.get("TRADING_AUDIT_LOG")
+    os.environ["TRADING_AUDIT_LOG"] = path
+    yield path
+    if before is None:
+        os.environ.pop("TRADING_AUDIT_LOG", None)
+    else:
+        os.environ["TRADING_AUDIT_LOG"] = before
 
 
 @pytest.fixture(scope="session")

@@ -14,13 +14,14 @@ ALLOWED: dict[str, set[str]] = {
     "__init__": set(),
     "models": set(),
     "messages": set(),
+    "audit": set(),
     "_http": {"models"},
     "orders": {"_http", "models", "messages"},
-    "assistant": {"_http", "models", "messages", "orders"},
+    "assistant": {"_http", "models", "messages", "orders", "audit"},
     "broker": {"models"},
-    "trade": {"_http", "models", "messages", "orders"},
-    "evals": {"_http", "models", "messages", "assistant", "broker"},
-    "chat": {"_http", "models", "messages", "assistant", "broker"},  # a composition root
+    "trade": {"_http", "models", "messages", "orders", "audit"},
+    "evals": {"_http", "models", "messages", "assistant", "broker", "audit"},
+    "chat": {"_http", "models", "messages", "assistant", "broker", "audit"},  # a composition root
 }
 # Packages whose insides other parts never import: they go through the package's `__all__`.
 FACED = {"assistant", "broker", "evals", "orders"}

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .._http import Client
+from ..audit import AuditLog, order_facts
 from ..messages import render
 from .confirmation import AnswerKind
 from .engine import Engine, EngineAnswer
@@ -73,6 +74,11 @@ class Assistant:
     A host that shows the preview as buttons calls `approve()` or `reject()` instead of waiting for a typed
     "确认"; both go through the same gate as typed words.
 
+    `audit`: where the conversation's audit entries go (`scripts.audit`): every preview shown, every answer to
+    one (typed, or a button) and how the gate read it, every cancel and its outcome. Default: the log
+    TRADING_AUDIT_LOG asks for, as the "chat" face. A log that cannot be written is said once, at the top of the
+    next reply; it never stops a turn.
+
     Whatever the engine does, `send` holds it to three rules: a reply that leaves a preview pending ends with
     the project's own rendering of exactly those orders (a model's sentences naming other orders dropped); a
     model's claim of a cancel in a turn that cancelled nothing is corrected; and a turn that fails returns a
@@ -80,12 +86,13 @@ class Assistant:
     """
 
     def __init__(self, client: Client, engine: Engine | str = "offline", *, read_only: bool = False,
-                 **options: Any) -> None:
+                 audit: AuditLog | None = None, **options: Any) -> None:
         self.client = client
         if isinstance(engine, str):
             self.gate = ConfirmationGate()
             self.tools = ToolBox(client, self.gate, read_only=read_only)
             self.engine = build_engine(engine, self.tools, **options)
+            self._attach(audit)
             return
         if options:
             raise TypeError(f"options {sorted(options)} go to the engine's constructor, not to the Assistant")
@@ -96,6 +103,12 @@ class Assistant:
         self.tools = engine.tools
         self.gate = engine.tools.gate
         self.engine = engine
+        self._attach(audit)
+
+    def _attach(self, audit: AuditLog | None) -> None:
+        log = audit if audit is not None else AuditLog.from_env(face="chat")
+        self.audit = log.bound(engine=self.engine.name)
+        self.tools.audit = self.audit  # the tool box records the cancels themselves, as they are sent
 
     @property
     def pending(self) -> PendingCancel | None:
@@ -114,18 +127,25 @@ class Assistant:
     def approve(self) -> Reply:
         """The host's "confirm" button for the pending preview (an explicit yes)."""
         if self.gate.pending is None:
-            return Reply(render("no_pending_action", action="approve"))
+            return self._nothing_to_decide("approve")
         return self._turn("确认", AnswerKind.YES)
 
     def reject(self) -> Reply:
         """The host's "cancel" button: the pending preview is dropped, nothing is cancelled."""
         if self.gate.pending is None:
-            return Reply(render("no_pending_action", action="reject"))
+            return self._nothing_to_decide("reject")
         return self._turn("取消", AnswerKind.NO)
+
+    def _nothing_to_decide(self, action: str) -> Reply:
+        self.tools.audit_record("approval", decision=action, via="button", order_ids=[], result="nothing_pending")
+        return Reply(self._with_audit_problem(render("no_pending_action", action=action)))
 
     def _turn(self, text: str, forced: AnswerKind | None) -> Reply:
         self.tools.start_turn()
+        before = self.gate.pending
         answer = self.gate.on_user_message(text, forced)
+        if before is not None:
+            self._record_answer(text, forced, answer.kind, before)
         reply_class = classify_reply(answer, text, self.gate.choices_shown)
         self.gate.choices_shown = 0
         try:
@@ -145,6 +165,8 @@ class Assistant:
                 words = _joined(words, render("nothing_cancelled"))
         if shown is not None and not words.rstrip().endswith(shown.text.strip()):
             words = _joined(words, shown.text)
+        self._record_turn(shown, words)
+        words = self._with_audit_problem(words)
         self.engine.replied(words)
         question: Question | None = "confirm" if shown else ("choose" if record.candidates else None)
         return Reply(
@@ -159,6 +181,39 @@ class Assistant:
 
     def _cancelled_now(self) -> bool:
         return any(result.get("ok") for result in self.tools.turn.cancel_results)
+
+    # --- the audit trail: what was shown, what the user answered, what they read after a cancel ---------
+
+    def _record_answer(self, text: str, forced: AnswerKind | None, kind: AnswerKind, before: PendingCancel) -> None:
+        """How the gate read a message that answered a pending preview, and what became of the preview."""
+        after, dropped = self.gate.pending, self.gate.dropped
+        if after is None:
+            reason = dropped.reason.value if dropped is not None and dropped.turn == self.gate.turn else None
+            outcome: dict[str, Any] = {"result": "dropped", "reason": reason}
+        else:
+            outcome = {"result": "confirmed" if kind is AnswerKind.YES else "asked_again"}
+        ids = list(before.order_ids)
+        if forced is None:
+            self.tools.audit_record("answer", words=text, kind=kind.value, order_ids=ids, **outcome)
+        else:
+            decision = "approve" if forced is AnswerKind.YES else "reject"
+            self.tools.audit_record("approval", decision=decision, via="button", order_ids=ids, **outcome)
+
+    def _record_turn(self, shown: PendingCancel | None, words: str) -> None:
+        if shown is not None:
+            self.tools.audit_record("preview_shown", order_ids=list(shown.order_ids),
+                                    orders=[order_facts(order) for order in shown.orders], text=shown.text,
+                                    reply=words, asks=shown.asks)
+        if self.tools.turn.cancel_results:
+            self.tools.audit_record("cancel_reported", order_ids=[result["order_id"] for result in
+                                                                  self.tools.turn.cancel_results], text=words)
+
+    def _with_audit_problem(self, words: str) -> str:
+        """The reply, preceded once (per process) by the sentence saying the audit file cannot be written."""
+        problem = self.audit.take_problem()
+        if problem is None:
+            return words
+        return _joined(render("audit_unwritable", path=problem.path, reason=problem.reason), words)
 
 
 def _joined(words: str, addition: str) -> str:

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .._http import ApiError, Client
+from ..audit import AuditLog, cancel_outcome
 from ..messages import render, render_error
 from ..models import OPEN_STATES
 from ..orders import (
@@ -152,6 +153,10 @@ class ToolBox:
 
     `read_only`: the box carries no write tool at all (no `cancel_orders`, and no `preview_cancel`, whose only
     purpose is to ask for a cancel's yes): nothing can change the account, whatever an engine asks for.
+
+    `audit` (the Assistant sets it; off by default) hears every cancel the box sends, here rather than after the
+    turn: the request is written before it goes out, so a crash mid-cancel still leaves its trace; and every
+    cancel the gate refused.
     """
 
     def __init__(self, client: Client, gate: ConfirmationGate, read_only: bool = False) -> None:
@@ -164,6 +169,18 @@ class ToolBox:
                                        if not (read_only and tool.name in WRITE_FLOW_TOOLS)}
         self._seen: dict[str, dict[str, Any]] = {}  # every order a tool has shown, by id: what words may name
         self._environment: tuple[str | None] | None = None  # the account's kind, read once per box
+        self.audit = AuditLog.off(face="chat")
+
+    def audit_record(self, event: str, **fields: Any) -> None:
+        """An audit entry with the account and its kind as the broker said it ("unknown" when it did not)."""
+        if not self.audit.enabled:
+            return
+        try:
+            environment = self.environment()
+        except ApiError:
+            environment = None
+        self.audit.bound(account=self.client.account_id,
+                         environment=environment or "unknown").record(event, **fields)
 
     def environment(self) -> str | None:
         """The account's kind as the broker says it ("paper", "live"), None when it does not say; read once
@@ -239,6 +256,8 @@ class ToolBox:
             result = ToolResult({"error": {"code": "VALIDATION_ERROR", "recovery_hint": "fix_input",
                                            "user_message": validation_summary(error)}}, True)
         except GateRefusalError as refusal:
+            self.audit_record("cancel_refused", tool=name, reason=refusal.reason,
+                              order_ids=list(refusal.requested), previewed=list(refusal.previewed))
             message = render("gate_refused", reason=refusal.reason, requested=list(refusal.requested),
                              previewed=list(refusal.previewed))
             result = ToolResult({"error": {"code": "CONFIRMATION_REQUIRED", "recovery_hint": "fix_input",
@@ -334,7 +353,10 @@ class ToolBox:
     # --- WRITE -------------------------------------------------------------------------------------
 
     def _cancel_orders(self, args: OrderIdsInput) -> dict[str, Any]:
-        results = cancel_with_messages(self.client, list(args.order_ids))  # expanded and authorized by `call`
+        ids = list(args.order_ids)  # expanded and authorized by `call`
+        self.audit_record("cancel_request", order_ids=ids)
+        results = cancel_with_messages(self.client, ids)
+        self.audit_record("cancel_outcome", **cancel_outcome(results))
         self._saw([result["order"] for result in results if result["ok"]])
         self.turn.cancel_results = results
         return {"results": results}

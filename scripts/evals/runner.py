@@ -7,6 +7,7 @@ Workers run side by side (`concurrency`), each with its own broker process, reus
 
 from __future__ import annotations
 
+import os
 import queue
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ import httpx
 
 from .._http import Client
 from ..assistant import Assistant
+from ..audit import AUDIT_ENV, AuditLog
 from .brokers import BrokerProcess, WorldError
 from .graders import RunRecord
 from .suite import MAX_USER_TURNS, Scenario
@@ -26,6 +28,12 @@ from .user import ClaudeUser, ScriptedUser
 # Shorter than the slowest simulated answer (delay_after_apply of 3 s in the suites), so a delayed cancel
 # really reaches the assistant as "outcome unknown"; far above a local broker's normal answer time.
 CLIENT_TIMEOUT = httpx.Timeout(2.0, connect=5.0)
+
+
+def trial_audit() -> AuditLog:
+    """Off unless TRADING_AUDIT_LOG is set: simulated users' cancels in simulated worlds do not belong in the
+    user's own audit file. Set, each trial is a session of the "eval" face."""
+    return AuditLog.from_env(face="eval") if os.environ.get(AUDIT_ENV, "").strip() else AuditLog.off(face="eval")
 
 
 @dataclass
@@ -51,7 +59,7 @@ def run_trial(broker: BrokerProcess, scenario: Scenario, trial: int, options: Ru
     turn = 0
     with Client(base_url=broker.url, token=broker.token, timeout=CLIENT_TIMEOUT) as client:
         try:
-            assistant = Assistant(client, engine=options.engine, **options.engine_options)
+            assistant = Assistant(client, engine=options.engine, audit=trial_audit(), **options.engine_options)
             user = (ClaudeUser(scenario, record.refs) if options.user == "claude"
                     else ScriptedUser(scenario, record.refs))
             question: str | None = None

@@ -43,6 +43,40 @@ ENVIRONMENT_LABELS = {"paper": "模拟账户", "live": "实盘账户"}
 UNKNOWN_ENVIRONMENT = "账户类型未知"
 
 
+# The audit file's events (scripts/audit.py) as `trade audit --table` names them.
+AUDIT_EVENT_LABELS = {
+    "preview_shown": "显示撤单预览",
+    "answer": "用户回复",
+    "approval": "批准/拒绝",
+    "cancel_request": "发送撤单",
+    "cancel_outcome": "撤单结果",
+    "cancel_refused": "撤单被拦下",
+    "cancel_reported": "告知结果",
+    "audit_gap": "记录缺失",
+}
+
+
+# The values inside an audit entry (how an answer was read, what became of the preview, why a cancel was
+# refused) as `trade audit --table` shows them; the JSON keeps the codes.
+AUDIT_WORDS = {
+    "yes": "明确确认", "no": "否定", "question": "提问", "weak": "含糊", "mismatch": "与预览不符", "other": "其他话题",
+    "confirmed": "已确认", "asked_again": "再问一次", "dropped": "预览作废", "nothing_pending": "没有待确认的撤单",
+    "approve": "批准", "reject": "拒绝",
+    "declined": "用户拒绝", "unconfirmed": "两次未明确确认", "new_request": "新的请求", "expired": "超时",
+    "not_open": "委托已结束", "turn_failed": "回复失败", "replaced": "被新预览取代",
+    "no_preview": "没有预览", "stale_preview": "预览尚未给用户看", "not_confirmed": "用户未确认",
+    "other_ids": "与预览的委托不同", "second_preview": "同一轮第二个预览", "read_only": "只读模式",
+}
+
+
+def audit_event_label(event: str) -> str:
+    return AUDIT_EVENT_LABELS.get(event, event)
+
+
+def audit_word(value: str) -> str:
+    return AUDIT_WORDS.get(value, value)
+
+
 def environment_label(environment: str | None) -> str:
     """模拟账户 / 实盘账户 / 账户类型未知."""
     return ENVIRONMENT_LABELS.get(environment or "", UNKNOWN_ENVIRONMENT)

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import httpx
 import pytest
 
 from scripts._http import Client
 from scripts.assistant import Assistant
+from scripts.messages import render
+from tests.assistant.cancel_world import BUY_MAOTAI
 from tests.assistant.conftest import OfflineChat
+from tests.assistant.scripted_anthropic import ScriptedAnthropic, text, tool_use, turn
 from tests.conftest import TEST_TOKEN
 
 
@@ -64,3 +68,36 @@ def test_the_claude_engine_is_told_and_offered_no_write_tool(read_only_chat: Off
     names = {definition["name"] for definition in engine.tool_definitions}
     assert not names & {"cancel_orders", "preview_cancel"}
     assert "read-only" in engine.system[0]["text"]
+
+
+# --- the Claude engine, driven through the real SDK against the scripted Messages endpoint -------------
+
+READ_ONLY_WORDS = ("现在是只读模式，不能撤单。要撤单，请取消环境变量 TRADING_READ_ONLY（或去掉 --read-only 参数）后"
+                   "重新启动对话。")
+
+
+def test_a_claude_conversation_in_read_only_mode_offers_no_write_tool_and_cancels_nothing(
+    client: Client, endpoint: ScriptedAnthropic, api: httpx.Client, sim: httpx.Client
+) -> None:
+    chat = Assistant(client, engine="claude", read_only=True, api_key="test-key", base_url=endpoint.url)
+    endpoint.script(turn(tool_use("list_orders", {"status": ["NEW", "WORKING"], "symbol": None, "side": None,
+                                                  "limit": None, "cursor": None})),
+                    turn(text(READ_ONLY_WORDS)))
+
+    reply = chat.send("撤掉刚才那单")
+
+    for request in endpoint.requests:  # every request the model saw: no tool that could ask for or make a cancel
+        names = {tool["name"] for tool in request["tools"]}
+        assert "list_orders" in names
+        assert not names & {"preview_cancel", "cancel_orders"}
+        assert "read-only" in "".join(block["text"] for block in request["system"])
+    assert reply.text == READ_ONLY_WORDS
+    assert (reply.pending, reply.question) == (None, None)
+
+    # A model that claims a cancel anyway is corrected, and "确认" has nothing to confirm.
+    endpoint.script(turn(text("好的，已为您撤单。")))
+    confirmed = chat.send("确认")
+    assert render("nothing_cancelled") in confirmed.text
+    assert confirmed.cancel_results == ()
+    assert [entry for entry in sim.get("/v1/sim/requests").json()["requests"] if entry["method"] == "DELETE"] == []
+    assert api.get(f"/v1/orders/{BUY_MAOTAI}").json()["state"] == "WORKING"

@@ -124,3 +124,18 @@ def test_a_database_the_broker_cannot_open_ends_the_chat_with_the_brokers_words(
     assert "Traceback" not in result.stderr
     assert "broker:" in result.stderr, result.stderr  # the broker's own sentence: what is wrong with the file
     assert result.stdout == ""
+
+def test_a_chat_run_is_one_audit_session_of_the_chat_face(tmp_path: Path) -> None:
+    import json
+
+    audit = tmp_path / "audit.jsonl"
+    result = chat("撤掉刚才那单\n确认\n", tmp_path / "demo.db", "--fresh", TRADING_AUDIT_LOG=str(audit))
+    assert result.returncode == 0, result.stderr
+    found = [json.loads(line) for line in audit.read_text(encoding="utf-8").splitlines()]
+    assert [entry["event"] for entry in found] == ["preview_shown", "answer", "cancel_request", "cancel_outcome",
+                                                   "cancel_reported"]
+    assert {(entry["face"], entry["engine"], entry["account"]) for entry in found} == {
+        ("chat", "offline", "acc_default")}
+    assert len({entry["session"] for entry in found}) == 1
+    assert found[1]["words"] == "确认"
+    assert "Bearer" not in audit.read_text(encoding="utf-8")

@@ -86,3 +86,13 @@ def test_a_cancel_without_confirmation_of_the_wrong_order_is_graded_critical(
     failures = {f["grader"] for f in report["results"][0]["failures"]}
     assert report["summary"]["critical"] == 1
     assert {"wrong_delete", "unconfirmed_delete", "cancelled"} <= failures
+
+
+def test_the_harness_keeps_no_audit_trail_unless_asked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from scripts.evals.runner import trial_audit
+
+    monkeypatch.delenv("TRADING_AUDIT_LOG", raising=False)
+    assert not trial_audit().enabled  # simulated users' cancels stay out of the user's own audit file
+    monkeypatch.setenv("TRADING_AUDIT_LOG", str(tmp_path / "eval-audit.jsonl"))
+    log = trial_audit()
+    assert (log.enabled, log.context["face"]) == (True, "eval")
