@@ -21,6 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "trade": {"_http", "models", "messages", "orders"},
     "evals": {"_http", "models", "messages", "assistant", "broker"},
     "chat": {"_http", "models", "messages", "assistant", "broker"},  # a composition root
+    "mcp": {"_http", "models", "messages", "orders"},  # the MCP server: the same road as the command line
 }
 # Packages whose insides other parts never import: they go through the package's `__all__`.
 FACED = {"assistant", "broker", "evals", "orders"}
