@@ -284,3 +284,40 @@ def test_the_token_appears_in_no_result_and_no_log(mcp_server, load_world) -> No
     assert TEST_TOKEN not in seen
     assert wrong not in seen
     assert "令牌" in text_of(results[4])
+
+
+# --- what the broker refuses ---------------------------------------------------------------------------------------
+
+
+def test_a_cancel_in_the_no_cancel_window_is_refused_with_the_brokers_code_in_chinese(mcp_server, load_world, api,
+                                                                                      sim) -> None:
+    refs = load_world()
+    sim.post("/v1/sim/clock", json={"now": "2026-11-24T14:58:00+08:00"}).raise_for_status()
+
+    async def scenario() -> Any:
+        async with mcp_server(answer=accept("确认")) as (client, _):
+            return await client.call_tool("cancel_orders", {"order_ids": [refs["A"]]})
+
+    result = run_async(scenario)
+    assert result.is_error
+    failure = result.structured_content["results"][0]
+    assert (failure["code"], failure["recovery_hint"]) == ("CANCEL_NOT_ALLOWED_NOW", "retry_later")
+    assert "现在是交易所不接受撤单的时段" in text_of(result)
+    assert state(api, refs["A"]) == "WORKING"
+
+
+def test_a_cancel_that_loses_the_race_to_a_fill_reports_the_orders_real_state(mcp_server, load_world, api,
+                                                                             sim) -> None:
+    refs = load_world()
+    sim.post("/v1/sim/faults", json={"kind": "cancel_races_fill", "order_id": refs["A"]}).raise_for_status()
+
+    async def scenario() -> Any:
+        async with mcp_server(answer=accept("确认")) as (client, _):
+            return await client.call_tool("cancel_orders", {"order_ids": [refs["A"]]})
+
+    result = run_async(scenario)
+    failure = result.structured_content["results"][0]
+    assert failure["code"] == "CANCEL_FAILED"
+    assert failure["order_now"]["state"] == "FILLED"
+    assert "全部成交" in text_of(result)
+    assert len(deletes(sim)) == 1  # queried afterwards, never cancelled again
