@@ -321,3 +321,45 @@ def test_a_cancel_that_loses_the_race_to_a_fill_reports_the_orders_real_state(mc
     assert failure["order_now"]["state"] == "FILLED"
     assert "全部成交" in text_of(result)
     assert len(deletes(sim)) == 1  # queried afterwards, never cancelled again
+
+
+@pytest.mark.parametrize("mode", PROTOCOLS)
+def test_a_client_with_url_elicitation_only_is_shown_the_approval_link_by_the_client(mcp_server, load_world, api,
+                                                                                   sim, monkeypatch, mode) -> None:
+    """URL mode where the connection can send it (2025-11-25); on 2026-07-28 there is no back-channel for it, and
+    the link is in the tool's answer. Either way the page decides, not the model."""
+    from mcp.client.session import ClientSession
+
+    built = ClientSession._build_capabilities
+
+    def url_only(self: ClientSession, version: str) -> types.ClientCapabilities:
+        capabilities = built(self, version)
+        if capabilities.elicitation is not None:
+            capabilities.elicitation = types.ElicitationCapability(url=types.UrlElicitationCapability())
+        return capabilities
+
+    monkeypatch.setattr(ClientSession, "_build_capabilities", url_only)
+    refs = load_world()
+    def open_link(message: str) -> types.ElicitResult:
+        return types.ElicitResult(action="accept")
+
+    async def scenario() -> tuple[Any, Any, Any]:
+        async with mcp_server(mode=mode, answer=open_link) as (client, run):
+            first = await client.call_tool("cancel_orders", {"order_ids": [refs["A"]]})
+            url = first.structured_content["approval_url"]
+            assert state(api, refs["A"]) == "WORKING"
+            _, csrf, origin = page_form(url)
+            pressed = press(url, csrf, origin)
+            return first, pressed, run
+
+    first, pressed, run = run_async(scenario)
+    assert first.structured_content["status"] == "approval_required"
+    if mode == "legacy":
+        assert len(run.asked) == 1
+        assert "确认页" in run.asked[0]
+        assert "确认页已在浏览器中打开" in text_of(first)
+    else:
+        assert run.asked == []
+        assert first.structured_content["approval_url"] in text_of(first)
+    assert pressed.status_code == 200
+    assert state(api, refs["A"]) == "CANCELLED"
