@@ -433,7 +433,12 @@ def build_server(read_only: bool = False, client: Client | None = None,
             if client is None:
                 own.close()
 
-    server = MCPServer(SERVER_NAME, title="A股委托助手", instructions=INSTRUCTIONS, version=package_version(),
+    instructions = INSTRUCTIONS
+    if read_only:
+        # No cancel tool is listed at all; what the model tells a user who asks for a cancel is the project's sentence.
+        instructions += ("\nThis server runs READ-ONLY: it has no cancel tools and cannot change the account. If the "
+                         "user asks to cancel, tell them:\n" + render("read_only", face="mcp"))
+    server = MCPServer(SERVER_NAME, title="A股委托助手", instructions=instructions, version=package_version(),
                        lifespan=lifespan, log_level="WARNING")
     for fn, title, hints in TOOLS:
         if read_only and fn.__name__ in WRITE_TOOLS:

@@ -45,12 +45,14 @@ def test_the_tools_and_their_annotations_are_listed(mcp_server, load_world, mode
 def test_read_only_mode_lists_no_write_tool_at_all(mcp_server, load_world, args, env) -> None:
     load_world()
 
-    async def scenario() -> set[str]:
+    async def scenario() -> tuple[set[str], str]:
         async with mcp_server(args=args, **env) as (client, _):
-            return {tool.name for tool in (await client.list_tools()).tools}
+            return {tool.name for tool in (await client.list_tools()).tools}, client.instructions or ""
 
-    names = run_async(scenario)
+    names, instructions = run_async(scenario)
     assert names == READ_TOOLS - {"preview_cancel"}
+    assert "现在是只读模式" in instructions
+    assert "重新启动 MCP 服务器" in instructions
 
 
 @pytest.mark.parametrize("mode", PROTOCOLS)
