@@ -22,7 +22,6 @@ import hmac
 import secrets
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,6 +48,10 @@ class Approval:
     reported: bool = False  # the outcome has been returned to the model once
     created_at: float = field(default_factory=time.monotonic)
 
+    def minutes(self) -> int:
+        """The page's whole lifetime in minutes, as the user is told it."""
+        return max(1, round((self.expires_at - self.created_at) / 60))
+
     def minutes_left(self) -> int:
         return max(1, round((self.expires_at - time.monotonic()) / 60))
 
@@ -56,13 +59,12 @@ class Approval:
 class ApprovalDesk:
     """The approvals of one MCP server process and the page that decides them (started on first use)."""
 
-    def __init__(self, client_factory: Callable[[], Client], ttl_seconds: float = DEFAULT_TTL_SECONDS) -> None:
-        self._client_factory = client_factory
+    def __init__(self, client: Client, ttl_seconds: float = DEFAULT_TTL_SECONDS) -> None:
+        self._client = client  # the server's own Client (httpx's client is safe to share between threads)
         self.ttl_seconds = ttl_seconds
         self._approvals: dict[str, Approval] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
-        self._client: Client | None = None  # the page's own Client: it runs on the page's threads
 
     # --- the MCP side ---------------------------------------------------------------------------------
 
@@ -100,8 +102,6 @@ class ApprovalDesk:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
-        if self._client is not None:
-            self._client.close()
 
     # --- the page side --------------------------------------------------------------------------------
 
@@ -133,7 +133,7 @@ class ApprovalDesk:
         if form["choice"] == "取消":
             self._settle(approval, "declined", None)
             return HTTPStatus.OK, self._html("declined", approval)
-        client = self._page_client()
+        client = self._client
         try:
             changes = changes_since(approval.shown, client)
         except PreviewError as error:
@@ -184,11 +184,6 @@ class ApprovalDesk:
                       environment=approval.shown.environment if approval else None,
                       csrf=approval.csrf if approval else "", action=f"{PATH_PREFIX}{approval.token}" if approval
                       else "", minutes_left=approval.minutes_left() if approval else 0, outcome=outcome)
-
-    def _page_client(self) -> Client:
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
 
     def _start(self) -> None:
         if self._server is not None:

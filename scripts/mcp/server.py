@@ -320,12 +320,12 @@ async def approval_flow(ctx: Context, account: Account, order_ids: list[str],
     preface = ""
     if earlier is not None and earlier.state == "expired":
         desk.mark_reported(earlier)
-        preface = render("mcp_approval_expired", minutes=round(desk.ttl_seconds / 60)) + "\n"
+        preface = render("mcp_approval_expired", minutes=earlier.minutes()) + "\n"
     approval = desk.file(page_preview(shown))
     url = desk.url(approval)
     opened = await offer_url(ctx, url)
     text = preface + approval.shown.text.rsplit("\n", 1)[0] + "\n\n" + render(
-        "mcp_approval", url=url, minutes=round(desk.ttl_seconds / 60), opened=opened)
+        "mcp_approval", url=url, minutes=approval.minutes(), opened=opened)
     return result(text, {"status": "approval_required", "approval_url": url,
                          "expires_in_seconds": int(desk.ttl_seconds), **shown.structured(),
                          "next": "Tell the user to open approval_url and press 确认撤销 or 取消 there; nothing is "
@@ -425,7 +425,7 @@ def build_server(read_only: bool = False, client: Client | None = None,
     async def lifespan(_: MCPServer) -> AsyncIterator[Account]:
         own = client or Client()
         ttl = approval_ttl_seconds if approval_ttl_seconds is not None else approval_ttl_from_env()
-        desk = ApprovalDesk(Client, ttl)
+        desk = ApprovalDesk(own, ttl)
         try:
             yield Account(own, desk, read_only)
         finally:
