@@ -105,7 +105,9 @@ class ApprovalDesk:
 
     # --- the page side --------------------------------------------------------------------------------
 
-    def page(self, token: str) -> tuple[int, str]:
+    def page(self, token: str, headers: dict[str, str]) -> tuple[int, str]:
+        if not self._our_host(headers):  # a DNS-rebinding page must not read the form's CSRF value
+            return HTTPStatus.FORBIDDEN, self._html("refused")
         with self._lock:
             self._expire()
             approval = self._approvals.get(token)
@@ -168,12 +170,19 @@ class ApprovalDesk:
             if approval.state == "open" and now >= approval.expires_at:
                 approval.state = "expired"
 
-    def _same_origin(self, headers: dict[str, str]) -> bool:
+    def _hosts(self) -> set[str]:
         assert self._server is not None
         port = self._server.server_address[1]
-        hosts = {f"127.0.0.1:{port}", f"localhost:{port}"}
-        if headers.get("host") not in hosts:  # a DNS-rebinding page reaches us under its own name
+        return {f"127.0.0.1:{port}", f"localhost:{port}"}
+
+    def _our_host(self, headers: dict[str, str]) -> bool:
+        """A DNS-rebinding page reaches 127.0.0.1 under its own name, which the Host header gives away."""
+        return headers.get("host") in self._hosts()
+
+    def _same_origin(self, headers: dict[str, str]) -> bool:
+        if not self._our_host(headers):
             return False
+        hosts = self._hosts()
         origin = headers.get("origin")
         if origin is not None and origin not in {f"http://{host}" for host in hosts}:
             return False
@@ -198,10 +207,9 @@ class ApprovalDesk:
                 pass  # the request line carries the one-time token: never logged
 
             def do_GET(self) -> None:
-                if not self.path.startswith(PATH_PREFIX):
-                    self._send(*desk.page(""))
-                    return
-                self._send(*desk.page(self.path[len(PATH_PREFIX):].split("?", 1)[0]))
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                token = self.path[len(PATH_PREFIX):].split("?", 1)[0] if self.path.startswith(PATH_PREFIX) else ""
+                self._send(*desk.page(token, headers))
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)

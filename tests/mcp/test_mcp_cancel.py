@@ -226,7 +226,11 @@ def test_a_cross_site_or_forged_post_is_refused_and_leaves_the_page_usable(mcp_s
             first = await client.call_tool("cancel_orders", {"order_ids": [refs["A"]]})
             url = first.structured_content["approval_url"]
             _, csrf, origin = page_form(url)
+            rebound = httpx.get(url, headers={"Host": "attacker.example"})
+            assert rebound.status_code == 403
+            assert csrf not in rebound.text
             return [press(url, csrf, "http://evil.example"),
+                    press(url, csrf, origin, Host="attacker.example"),
                     press(url, csrf, origin, **{"Sec-Fetch-Site": "cross-site"}),
                     press(url, "forged", origin),
                     httpx.post(url.rsplit("/", 1)[0] + "/guessed-token", data={"csrf": csrf, "choice": "确认"},
@@ -234,7 +238,7 @@ def test_a_cross_site_or_forged_post_is_refused_and_leaves_the_page_usable(mcp_s
                     press(url, csrf, origin, choice="取消")]
 
     *refused, declined = run_async(scenario)
-    assert [response.status_code for response in refused] == [403, 403, 403, 404]
+    assert [response.status_code for response in refused] == [403, 403, 403, 403, 404]
     assert declined.status_code == 200
     assert "没有撤单" in declined.text
     assert state(api, refs["A"]) == "WORKING"
