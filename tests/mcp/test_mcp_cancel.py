@@ -165,7 +165,7 @@ def test_without_elicitation_the_approval_page_decides_and_a_replay_does_nothing
     refs = load_world()
 
     async def scenario() -> tuple[Any, Any, Any, Any]:
-        async with mcp_server(mode=mode) as (client, _):
+        async with mcp_server(mode=mode) as (client, run):
             first = await client.call_tool("cancel_orders", {"order_ids": [refs["A"]]})
             url = first.structured_content["approval_url"]
             again = await client.call_tool("cancel_orders", {"order_ids": [refs["A"]]})
@@ -176,7 +176,9 @@ def test_without_elicitation_the_approval_page_decides_and_a_replay_does_nothing
             pressed = press(url, csrf, origin)
             replay = press(url, csrf, origin)
             reported = await client.call_tool("cancel_orders", {"order_ids": [refs["A"]]})
-            return first, again, (pressed, replay), reported
+        assert url.rsplit("/", 1)[1] not in run.stderr()  # the page logs no request line
+        assert TEST_TOKEN not in run.stderr()
+        return first, again, (pressed, replay), reported
 
     first, again, (pressed, replay), reported = run_async(scenario)
     assert first.structured_content["status"] == "approval_required"
