@@ -11,7 +11,7 @@ thread shows the same preview with 确认撤销 / 取消. Only a POST of that pa
 - on 确认 the orders are read again and must still be exactly as previewed (a fill or any change in between
   voids the approval: nothing is cancelled, the page says what changed); then they are cancelled by id at once,
   and the page shows what was released. The next `cancel_orders` call with the same ids reports that outcome
-  into the conversation (`settled_for`), once.
+  into the conversation (`latest_for`), once.
 
 Nothing is logged: the request line carries the token.
 """
@@ -128,7 +128,7 @@ class ApprovalDesk:
                 return HTTPStatus.NOT_FOUND, self._html("unknown")
             if approval.state != "open":
                 return self._settled_page(approval)
-            genuine = hmac.compare_digest(form.get("csrf", ""), approval.csrf)
+            genuine = hmac.compare_digest(form.get("csrf", "").encode(), approval.csrf.encode())
             if not genuine or form.get("choice") not in {"确认", "取消"}:
                 return HTTPStatus.FORBIDDEN, self._html("refused")
             approval.state = "deciding"  # from here on, no other request can use it
