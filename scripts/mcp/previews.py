@@ -84,8 +84,7 @@ def expand_ids(client: Client, order_ids: list[str]) -> list[str]:
     except ApiError as error:
         raise PreviewError(api_problem(error)) from None
     if len(ids) > MAX_ORDERS:
-        raise PreviewError(Problem("VALIDATION_ERROR", "fix_input",
-                                   f"一次最多预览 {MAX_ORDERS} 笔委托，请分批撤单。", {}))
+        raise PreviewError(Problem("VALIDATION_ERROR", "fix_input", render("mcp_too_many", limit=MAX_ORDERS), {}))
     return ids
 
 

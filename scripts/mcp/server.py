@@ -157,9 +157,7 @@ async def list_orders(
         listing = client.orders(status=status or None, symbol=symbol, side=side, limit=limit or LIST_LIMIT,
                                 cursor=cursor)
         orders = [order_summary(order.model_dump(mode="json")) for order in listing.orders]
-        text = render("orders", orders=orders, title="委托（最新的在前）", empty="没有符合条件的委托。")
-        if listing.next_cursor:
-            text += "\n（还有更多委托未列出。）"
+        text = render("mcp_orders", orders=orders, truncated=listing.next_cursor is not None)
         return result(text, {"orders": orders, "truncated": listing.next_cursor is not None,
                              "next_cursor": listing.next_cursor})
 
@@ -280,7 +278,7 @@ async def cancel_orders(
     if isinstance(shown, Problem):
         return problem_result(shown)
     if not isinstance(answer, AcceptedElicitation) or answer.data.choice != "确认":
-        text = render("cancel_declined", count=len(shown.order_ids)) + "（没有撤销任何委托）"
+        text = render("mcp_declined", count=len(shown.order_ids), via="form")
         return result(text, {"status": "declined", "order_ids": list(shown.order_ids),
                              "action": getattr(answer, "action", "accept")})
     return await anyio.to_thread.run_sync(lambda: cancel_if_unchanged(account.client, shown))
@@ -337,13 +335,13 @@ def settled_result(approval: Approval) -> CallToolResult:
     outcome = approval.outcome or {}
     ids = list(approval.shown.order_ids)
     if approval.state == "declined":
-        return result(render("cancel_declined", count=len(ids)) + "（您在确认页上选择了取消，没有撤单）",
+        return result(render("mcp_declined", count=len(ids), via="page"),
                       {"status": "declined", "order_ids": ids, "via": "approval_page"})
     if approval.state == "changed":
         return result(outcome["text"], {"status": "state_changed", "order_ids": ids, "changes": outcome["changes"],
                                         "cancelled": [], "via": "approval_page"}, is_error=True)
     report = {key: value for key, value in outcome.items() if key != "text"}
-    return result("您已在确认页上确认，撤单结果：\n" + outcome["text"], {**report, "via": "approval_page"},
+    return result(render("mcp_page_done", outcome=outcome["text"]), {**report, "via": "approval_page"},
                   is_error=report.get("status") == "failed")
 
 
@@ -361,8 +359,7 @@ async def offer_url(ctx: Context, url: str) -> bool:
     if elicitation is None or elicitation.url is None or not ctx.session.can_send_request:
         return False
     try:
-        answer = await ctx.elicit_url("撤单需要您本人在本机确认页上确认：打开链接，核对预览后点击“确认撤销”或“取消”。",
-                                      url, secrets.token_hex(8))
+        answer = await ctx.elicit_url(render("mcp_open_link"), url, secrets.token_hex(8))
     except Exception:  # the link is in the tool's answer: a client that cannot show it loses nothing
         log.warning("URL-mode elicitation failed; the approval link is in the tool result")
         return False
