@@ -22,6 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "trade": {"_http", "models", "messages", "orders", "audit"},
     "evals": {"_http", "models", "messages", "assistant", "broker", "audit"},
     "chat": {"_http", "models", "messages", "assistant", "broker", "audit"},  # a composition root
+    "mcp": {"_http", "models", "messages", "orders", "audit"},  # the MCP server: the same road as the command line
 }
 # Packages whose insides other parts never import: they go through the package's `__all__`.
 FACED = {"assistant", "broker", "evals", "orders"}
