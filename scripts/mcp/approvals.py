@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from .._http import ApiError, Client
+from ..audit import AuditLog
 from ..messages import render
 from .previews import PreviewError, Shown, cancel_and_report, changed_text, changes_since
 
@@ -59,8 +60,9 @@ class Approval:
 class ApprovalDesk:
     """The approvals of one MCP server process and the page that decides them (started on first use)."""
 
-    def __init__(self, client: Client, ttl_seconds: float = DEFAULT_TTL_SECONDS) -> None:
+    def __init__(self, client: Client, audit: AuditLog, ttl_seconds: float = DEFAULT_TTL_SECONDS) -> None:
         self._client = client  # the server's own Client (httpx's client is safe to share between threads)
+        self._audit = audit
         self.ttl_seconds = ttl_seconds
         self._approvals: dict[str, Approval] = {}
         self._lock = threading.Lock()
@@ -73,6 +75,7 @@ class ApprovalDesk:
         self._start()
         approval = Approval(secrets.token_urlsafe(32), secrets.token_urlsafe(32), shown,
                             time.monotonic() + self.ttl_seconds)
+        shown.record(self._audit, via="approval_page")
         with self._lock:
             for other in self._approvals.values():
                 if other.state == "open" and set(other.shown.order_ids) == set(shown.order_ids):
@@ -132,21 +135,29 @@ class ApprovalDesk:
             if not genuine or form.get("choice") not in {"确认", "取消"}:
                 return HTTPStatus.FORBIDDEN, self._html("refused")
             approval.state = "deciding"  # from here on, no other request can use it
+        audit = self._audit.bound(environment=approval.shown.environment)
+        ids = list(approval.shown.order_ids)
         if form["choice"] == "取消":
+            audit.record("approval", decision="reject", via="approval_page", order_ids=ids, result="dropped",
+                         reason="declined")
             self._settle(approval, "declined", None)
             return HTTPStatus.OK, self._html("declined", approval)
+        audit.record("approval", decision="approve", via="approval_page", order_ids=ids, result="confirmed")
         client = self._client
         try:
             changes = changes_since(approval.shown, client)
         except PreviewError as error:
+            audit.record("cancel_refused", reason="changed", order_ids=ids, code=error.problem.code)
             self._settle(approval, "changed", {"text": error.problem.user_message, "changes": []})
             return HTTPStatus.CONFLICT, self._html("changed", approval, approval.outcome["text"])
         if changes:
+            audit.record("cancel_refused", reason="changed", order_ids=ids, changes=changes)
             self._settle(approval, "changed", {"text": changed_text(changes), "changes": changes})
             return HTTPStatus.CONFLICT, self._html("changed", approval, approval.outcome["text"])
         try:
-            report = cancel_and_report(client, list(approval.shown.order_ids))
+            report = cancel_and_report(client, ids, audit)
         except ApiError as error:  # cancel_by_ids reports per order; this is a last guard, never a traceback
+            audit.record("cancel_outcome", order_ids=ids, error=error.code)
             report = {"status": "failed", "results": [], "text": error.code}
         self._settle(approval, "done", report)
         return HTTPStatus.OK, self._html("done", approval, report["text"])

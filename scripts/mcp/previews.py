@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from .._http import ApiError, Client
+from ..audit import AuditLog, cancel_outcome, order_facts
 from ..messages import render, render_error
 from ..models import OPEN_STATES
 from ..orders import UnknownOrderIdError, cancel_by_ids, expand_order_id, order_summary, would_release
@@ -54,6 +55,12 @@ class Shown:
     def binding(self) -> tuple[tuple[Any, ...], ...]:
         """The state a yes to this preview is a yes to."""
         return tuple(bound_state(order) for order in self.orders)
+
+    def record(self, audit: AuditLog, via: str) -> None:
+        """A `preview_shown` audit entry: this preview, as the user saw it, and where (`via`)."""
+        audit.bound(environment=self.environment or "unknown").record(
+            "preview_shown", order_ids=list(self.order_ids), via=via, text=self.text,
+            orders=[order_facts({**order, "would_release": would_release(order)}) for order in self.orders])
 
 
 class PreviewError(Exception):
@@ -127,11 +134,15 @@ def changed_text(changes: list[dict[str, Any]]) -> str:
     return render("mcp_state_changed", changes=changes)
 
 
-def cancel_and_report(client: Client, order_ids: list[str]) -> dict[str, Any]:
+def cancel_and_report(client: Client, order_ids: list[str], audit: AuditLog) -> dict[str, Any]:
     """Cancel exactly these ids (scripts.orders.cancel_by_ids: an unclear outcome is followed by a query of the
-    order, never by another cancel); the user's text and the structured outcome, with what was released."""
+    order, never by another cancel); the user's text and the structured outcome, with what was released. The
+    audit trail gets the request before it is sent and the outcome after."""
+    audit.record("cancel_request", order_ids=list(order_ids))
+    outcomes = list(cancel_by_ids(client, order_ids))
+    audit.record("cancel_outcome", **cancel_outcome(outcomes))
     results: list[dict[str, Any]] = []
-    for outcome in cancel_by_ids(client, order_ids):
+    for outcome in outcomes:
         if outcome["ok"]:
             order = outcome["order"]
             results.append({"order_id": outcome["order_id"], "ok": True,

@@ -49,6 +49,7 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from .._http import READ_ONLY_ENV, ApiError, Client, read_only_from_env
+from ..audit import AuditLog
 from ..messages import render
 from ..orders import order_detail, order_summary
 from .approvals import DEFAULT_TTL_SECONDS, Approval, ApprovalDesk
@@ -90,6 +91,7 @@ class Account:
     client: Client
     desk: ApprovalDesk
     read_only: bool
+    audit: AuditLog  # one session per server process (face "mcp")
 
 
 class CancelConfirmation(BaseModel):
@@ -238,6 +240,7 @@ async def preview_cancel(ctx: Context, order_ids: OrderIds) -> CallToolResult:
 
     def read(client: Client) -> CallToolResult:
         shown = read_shown_now(client, order_ids, face="mcp")
+        shown.record(account_of(ctx).audit, via="preview_cancel")
         return result(shown.text, {"status": "preview", **shown.structured(),
                                    "next": "Show the text to the user. To cancel, call cancel_orders with these "
                                            "order_ids: the user confirms there, not in the chat."})
@@ -277,23 +280,44 @@ async def cancel_orders(
         return await approval_flow(ctx, account, order_ids, shown)
     if isinstance(shown, Problem):
         return problem_result(shown)
+    # The form was shown (an answer exists): the audit trail gets the preview and the user's decision.
+    shown.record(account.audit, via="elicitation")
+    audit = account.audit.bound(environment=shown.environment or "unknown")
+    ids = list(shown.order_ids)
     if not isinstance(answer, AcceptedElicitation) or answer.data.choice != "确认":
+        action = getattr(answer, "action", "accept")
+        audit.record("approval", decision="reject", via="elicitation", order_ids=ids, result="dropped",
+                     reason="declined" if action != "cancel" else "dismissed", action=action)
+        report_audit_problem(account.audit)
         text = render("mcp_declined", count=len(shown.order_ids), via="form")
-        return result(text, {"status": "declined", "order_ids": list(shown.order_ids),
-                             "action": getattr(answer, "action", "accept")})
-    return await anyio.to_thread.run_sync(lambda: cancel_if_unchanged(account.client, shown))
+        return result(text, {"status": "declined", "order_ids": ids, "action": action})
+    audit.record("approval", decision="approve", via="elicitation", order_ids=ids, result="confirmed")
+    answered = await anyio.to_thread.run_sync(lambda: cancel_if_unchanged(account.client, shown, audit))
+    report_audit_problem(account.audit)
+    return answered
 
 
-def cancel_if_unchanged(client: Client, shown: Shown) -> CallToolResult:
+def report_audit_problem(audit: AuditLog) -> None:
+    """An audit file that cannot be written is said once, on stderr (stdout is the protocol's): the cancel and
+    its result go on regardless."""
+    problem = audit.take_problem()
+    if problem is not None:
+        log.warning(render("audit_unwritable", path=problem.path, reason=problem.reason))
+
+
+def cancel_if_unchanged(client: Client, shown: Shown, audit: AuditLog) -> CallToolResult:
     """The user said 确认 to `shown`: cancel only if the orders are still exactly as shown."""
+    ids = list(shown.order_ids)
     try:
         changes = changes_since(shown, client)
     except PreviewError as error:
+        audit.record("cancel_refused", reason="changed", order_ids=ids, code=error.problem.code)
         return problem_result(error.problem)
     if changes:
-        return result(changed_text(changes), {"status": "state_changed", "order_ids": list(shown.order_ids),
+        audit.record("cancel_refused", reason="changed", order_ids=ids, changes=changes)
+        return result(changed_text(changes), {"status": "state_changed", "order_ids": ids,
                                               "changes": changes, "cancelled": []}, is_error=True)
-    report = cancel_and_report(client, list(shown.order_ids))
+    report = cancel_and_report(client, ids, audit)
     text = report.pop("text")
     return result(text, report, is_error=report["status"] == "failed")
 
@@ -320,6 +344,7 @@ async def approval_flow(ctx: Context, account: Account, order_ids: list[str],
         desk.mark_reported(earlier)
         preface = render("mcp_approval_expired", minutes=earlier.minutes()) + "\n"
     approval = desk.file(page_preview(shown))
+    report_audit_problem(account.audit)
     url = desk.url(approval)
     opened = await offer_url(ctx, url)
     text = preface + approval.shown.text.rsplit("\n", 1)[0] + "\n\n" + render(
@@ -415,16 +440,17 @@ TOOLS: list[tuple[Any, str, ToolAnnotations]] = [
 
 
 def build_server(read_only: bool = False, client: Client | None = None,
-                 approval_ttl_seconds: float | None = None) -> MCPServer:
+                 approval_ttl_seconds: float | None = None, audit_log: AuditLog | None = None) -> MCPServer:
     """The MCP server over one account; read-only lists no write tool at all (not a tool that refuses)."""
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[Account]:
         own = client or Client()
         ttl = approval_ttl_seconds if approval_ttl_seconds is not None else approval_ttl_from_env()
-        desk = ApprovalDesk(own, ttl)
+        audit = (audit_log or AuditLog.from_env(face="mcp")).bound(account=own.account_id)
+        desk = ApprovalDesk(own, audit, ttl)
         try:
-            yield Account(own, desk, read_only)
+            yield Account(own, desk, read_only, audit)
         finally:
             desk.close()
             if client is None:
