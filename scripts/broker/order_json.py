@@ -116,6 +116,7 @@ def _instrument(symbol: str) -> str:
             f'"exchange":{encode_basestring(info.exchange)}')
 
 
+@lru_cache(maxsize=_CACHED_VALUES)
 def _time(stored: str) -> str:
     if _WIRE_TIME.fullmatch(stored):
         return f'"{stored}"'
