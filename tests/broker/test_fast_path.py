@@ -185,3 +185,26 @@ def test_a_plain_request_skips_fastapi_dependency_solving_and_an_odd_one_does_no
 
     assert api.get(f"/v1/accounts/{ACCOUNT}/orders", params={"limit": 0}).status_code == 422
     assert solved == [f"/v1/accounts/{ACCOUNT}/orders"]
+
+
+def test_dependency_overrides_are_honoured_by_falling_back_to_fastapi():
+    from starlette.testclient import TestClient
+
+    from scripts.broker import create_app
+    from scripts.broker.deps import get_trading
+
+    gateway = create_app(BrokerSettings(sim=True, token=TEST_TOKEN))
+    trading = gateway.trading
+    asked: list[str] = []
+
+    async def overridden(request: Request) -> Any:
+        asked.append(request.url.path)
+        return trading
+
+    gateway.app.dependency_overrides[get_trading] = overridden  # type: ignore[attr-defined]
+    http = TestClient(gateway, headers={"Authorization": f"Bearer {TEST_TOKEN}"})
+
+    assert http.get(f"/v1/accounts/{ACCOUNT}").status_code == 200
+    assert http.get(f"/v1/accounts/{ACCOUNT}/orders", params={"limit": 5}).status_code == 200
+    assert asked == [f"/v1/accounts/{ACCOUNT}", f"/v1/accounts/{ACCOUNT}/orders"]
+    trading.store.close()

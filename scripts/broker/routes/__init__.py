@@ -50,7 +50,8 @@ class FastRoute(APIRoute):
     pydantic field) cost as much as the route's own work. A route marked `fast_path` instead resolves its two
     dependencies by calling them (`get_trading`'s one attribute read, and `granted_accounts` itself, so the
     401 is the same and comes first, as in FastAPI), reads its query by hand, and runs the endpoint on the
-    threadpool just as FastAPI runs a plain `def` route. Anything unusual falls back to FastAPI's handler.
+    threadpool just as FastAPI runs a plain `def` route. Anything unusual falls back to FastAPI's handler, and so
+    does every request while the app has `dependency_overrides`.
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -61,6 +62,8 @@ class FastRoute(APIRoute):
         read_query: QueryReader | None = endpoint.read_query  # type: ignore[attr-defined]
 
         async def handler(request: Request) -> Response:
+            if request.app.dependency_overrides:
+                return await full(request)  # overridden dependencies are FastAPI's to solve
             trading: Trading = request.app.state.trading
             granted = await granted_accounts(request, trading)
             query: Mapping[str, Any] | None = {}
