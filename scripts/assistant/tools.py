@@ -38,7 +38,7 @@ ID_MAX_LENGTH = 64  # longer than any full id; a longer "id" is refused without 
 WRITE_FLOW_TOOLS = frozenset({"preview_cancel", "cancel_orders"})  # what a read-only tool box leaves out
 # An order read from the broker this recently, in this turn and before any cancel of it, is how it stands now
 # for a preview or a choice: the offline engine lists and previews within milliseconds, and a second read
-# would only repeat the first. (A Claude turn waits on the model between the two, so it reads again.)
+# would only repeat the first. (A Claude turn usually waits longer than that on the model between the two.)
 FRESH_READ_SECONDS = 1.0
 
 OrderId = Annotated[str, Field(min_length=1, max_length=ID_MAX_LENGTH)]
