@@ -1,7 +1,9 @@
 """Benchmark the assistant's cancel flow ("把茅台那笔买单撤了" → preview → "确认" → cancel) on both engines.
 
-- Offline engine: time per turn, and HTTP requests to the broker per flow (from `/v1/sim/requests` of an
-  in-process simulation broker; the least a flow can make is one list and one DELETE).
+- Offline engine: time per turn, the CPU time per turn of this whole process (the engine, the Client and the
+  in-process broker's threads: less sensitive than wall time to a busy machine), and HTTP requests to the
+  broker per flow (from `/v1/sim/requests` of an in-process simulation broker; the least a flow can make is
+  one list and one DELETE).
 - Claude engine, against the scripted Messages-API endpoint of the tests (scripted model turns, not Claude):
   model calls per flow, broker requests per flow, the engine's own time per turn (no model latency in it),
   the input per flow: characters of the system prompt + tool definitions JSON + the messages that the engine
@@ -73,14 +75,15 @@ def run_flow(url: str, sim: httpx.Client, request: str,
     assert sim.post("/v1/sim/reset", json=WORLD).status_code == 200
     with Client(base_url=url, token=TOKEN) as client:
         chat = build(client)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         first = chat.send(request)
-        middle = time.perf_counter()
+        middle, cpu_middle = time.perf_counter(), time.process_time()
         second = chat.send(CONFIRM)
-        ended = time.perf_counter()
+        ended, cpu_ended = time.perf_counter(), time.process_time()
     requests = broker_requests(sim)  # before the check below, which the log would count too
     state = sim.get(f"/v1/orders/{BUY_MAOTAI}", headers={"Authorization": f"Bearer {TOKEN}"}).json()["state"]
     return {"request_ms": (middle - started) * 1000, "confirm_ms": (ended - middle) * 1000,
+            "request_cpu_ms": (cpu_middle - cpu_started) * 1000, "confirm_cpu_ms": (cpu_ended - cpu_middle) * 1000,
             "cancelled": state == "CANCELLED", "requests": requests,
             "model_calls": first.model_calls + second.model_calls,
             "tokens": {field: getattr(first, field) + getattr(second, field) for field in TOKEN_FIELDS}}
@@ -93,6 +96,8 @@ def summarize(flows: list[dict[str, Any]]) -> dict[str, Any]:
         "flows": len(flows), "cancelled": sum(flow["cancelled"] for flow in flows),
         "request_turn_ms": _spread([flow["request_ms"] for flow in flows]),
         "confirm_turn_ms": _spread([flow["confirm_ms"] for flow in flows]),
+        "request_turn_cpu_ms": _spread([flow["request_cpu_ms"] for flow in flows]),
+        "confirm_turn_cpu_ms": _spread([flow["confirm_cpu_ms"] for flow in flows]),
         "broker_requests_per_flow": {"min": min(counts), "median": statistics.median(counts), "max": max(counts)},
         "broker_requests_by_route_per_flow": {route: round(n / len(flows), 2) for route, n in sorted(routes.items())},
         "model_calls_per_flow": statistics.median(flow["model_calls"] for flow in flows),
@@ -182,6 +187,7 @@ def input_size(sent: list[dict[str, Any]]) -> dict[str, Any]:
 
 def print_report(report: dict[str, Any]) -> None:
     offline = report["offline"]
+    print(f"{report['cpus']} CPUs, load average {report['load_average_1m']:.1f} at the start")
     if isinstance(offline, str):
         print(f"offline engine: skipped ({offline})")
     else:
@@ -217,6 +223,9 @@ def _print_flow(label: str, summary: dict[str, Any]) -> None:
     print(f"    time per turn: request {summary['request_turn_ms']['median']:.1f} ms "
           f"(p90 {summary['request_turn_ms']['p90']:.1f}), confirm {summary['confirm_turn_ms']['median']:.1f} ms "
           f"(p90 {summary['confirm_turn_ms']['p90']:.1f})")
+    request_cpu, confirm_cpu = summary["request_turn_cpu_ms"], summary["confirm_turn_cpu_ms"]
+    print(f"    CPU per turn (this process, broker threads included): request {request_cpu['median']:.1f} ms "
+          f"(p90 {request_cpu['p90']:.1f}), confirm {confirm_cpu['median']:.1f} ms (p90 {confirm_cpu['p90']:.1f})")
     print(f"    broker requests per flow: {requests['median']:g} (min {requests['min']}, max {requests['max']}): "
           f"{routes}")
 
@@ -233,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TRADING_AUDIT_LOG", "off")
     with running_broker(BrokerSettings(sim=True, token=TOKEN)) as url, httpx.Client(base_url=url, timeout=30) as sim:
         missing = offline_available()
-        report = {"flows": args.flows, "offline": missing or bench_offline(url, sim, args.flows),
+        report = {"flows": args.flows, "cpus": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2),
+                  "offline": missing or bench_offline(url, sim, args.flows),
                   "claude": bench_claude(url, sim, args.flows)}
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))

@@ -157,11 +157,14 @@ def _names(work: _Work, names: tuple[str, ...]) -> tuple[list[NameMention], list
     """Stock names: the longest pieces of the text that are part of an order's name, and known nicknames."""
     text = work.text
     found: list[tuple[int, int, tuple[str, ...]]] = []
+    # `key in text` first: a plain substring test, so only the few names the text holds reach a regex.
     for key, canonical in NICKNAMES.items():
-        found += [(m.start(), m.end(), (canonical, key) if key in canonical else (canonical,))
-                  for m in re.finditer(re.escape(key), text)]
+        if key in text:
+            found += [(m.start(), m.end(), (canonical, key) if key in canonical else (canonical,))
+                      for m in re.finditer(re.escape(key), text)]
     for key, canonical in ENGLISH_NAMES.items():
-        found += [(m.start(), m.end(), (canonical,)) for m in re.finditer(rf"\b{re.escape(key)}\b", text)]
+        if key in text:
+            found += [(m.start(), m.end(), (canonical,)) for m in re.finditer(rf"\b{re.escape(key)}\b", text)]
     for start in range(len(text)):
         end = start
         while end < len(text) and _is_name_char(text[end]) and any(text[start:end + 1] in name for name in names):

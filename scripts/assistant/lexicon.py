@@ -10,7 +10,7 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ def _converter() -> Any:
 CJK_SPACE = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
 
 
+@lru_cache(maxsize=4096)  # names and lexicon words are folded again on every turn
 def fold(text: str) -> str:
     """The text as every matcher reads it: `確認！` → `确认!`, `ＹＥＳ` → `yes`, `确 认` → `确认`."""
     plain = unicodedata.normalize("NFKC", text)
@@ -41,6 +42,7 @@ def lexicon() -> dict[str, Any]:
         return tomllib.load(file)
 
 
+@cache
 def words(section: str, name: str) -> tuple[str, ...]:
     """One word list, longest first (so that "撤销吧" is taken before "撤")."""
     return tuple(sorted(set(lexicon()[section][name]), key=len, reverse=True))
@@ -53,6 +55,11 @@ def _is_latin(word: str) -> bool:
 def alternation(entries: Iterable[str], word_chars: str = "a-z") -> str:
     """A regex alternative of the words, longest first; Latin words only as whole words (not inside a run of
     `word_chars`)."""
+    return _alternation(tuple(entries), word_chars)
+
+
+@lru_cache(maxsize=4096)  # the lexicon's lists and the handles of the orders on screen, built once each
+def _alternation(entries: tuple[str, ...], word_chars: str) -> str:
     parts = []
     for word in sorted(set(entries), key=len, reverse=True):
         escaped = re.escape(word).replace(r"\ ", r"\s+")

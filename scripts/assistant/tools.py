@@ -7,6 +7,7 @@ error's `code`, `recovery_hint` and the user's sentence from the message templat
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -36,6 +37,10 @@ MAX_ECHO = 120  # the longest piece of a model's input a tool error repeats back
 MAX_ERROR_TEXT = 1_000  # the longest string of any error result (a backstop for the cap above)
 ID_MAX_LENGTH = 64  # longer than any full id; a longer "id" is refused without being read
 WRITE_FLOW_TOOLS = frozenset({"preview_cancel", "cancel_orders"})  # what a read-only tool box leaves out
+# An order read from the broker this recently, in this turn and before any cancel of it, is how it stands now
+# for a preview or a choice: the offline engine lists and previews within milliseconds, and a second read
+# would only repeat the first. (A Claude turn usually waits longer than that on the model between the two.)
+FRESH_READ_SECONDS = 1.0
 
 OrderId = Annotated[str, Field(min_length=1, max_length=ID_MAX_LENGTH)]
 
@@ -169,6 +174,7 @@ class ToolBox:
                                        if not (read_only and tool.name in WRITE_FLOW_TOOLS)}
         self._seen: dict[str, dict[str, Any]] = {}  # every order a tool has shown, by id: what words may name
         self._environment: tuple[str | None] | None = None  # the account's kind, read once per box
+        self._read_now: dict[str, tuple[float, dict[str, Any]]] = {}  # this turn's reads: (when, the order)
         self.audit = AuditLog.off(face="chat")
 
     def audit_record(self, event: str, **fields: Any) -> None:
@@ -234,6 +240,21 @@ class ToolBox:
 
     def start_turn(self) -> None:
         self.turn = TurnRecord()
+        self._read_now.clear()
+
+    def _read(self, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Note whole orders just read from the broker (`FRESH_READ_SECONDS`)."""
+        now = time.monotonic()
+        for order in orders:
+            self._read_now[order["order_id"]] = (now, order)
+        return orders
+
+    def _fresh(self, order_id: str) -> dict[str, Any] | None:
+        """The order as read in this turn, if that was less than FRESH_READ_SECONDS ago; else None."""
+        read = self._read_now.get(order_id)
+        if read is None or time.monotonic() - read[0] > FRESH_READ_SECONDS:
+            return None
+        return read[1]
 
     def call(self, name: str, arguments: dict[str, Any]) -> ToolResult:
         """Run a tool by name; every failure comes back as an error result, never as an exception."""
@@ -279,7 +300,8 @@ class ToolBox:
     def _list_orders(self, args: ListOrdersInput) -> dict[str, Any]:
         listing = self.client.orders(status=args.status or None, symbol=args.symbol or None, side=args.side or None,
                                      limit=args.limit or LIST_LIMIT, cursor=args.cursor or None)
-        orders = [order_summary(order.model_dump(mode="json")) for order in listing.orders]
+        orders = [order_summary(order) for order in self._read([order.model_dump(mode="json")
+                                                                 for order in listing.orders])]
         result: dict[str, Any] = {"orders": self._saw(orders)}
         cursor = listing.next_cursor
         # A cut list must say so: "全部撤掉" over the first page alone would preview a subset as if it were all.
@@ -290,7 +312,7 @@ class ToolBox:
         return result
 
     def _get_order(self, args: GetOrderInput) -> dict[str, Any]:
-        order = self.client.order(self._expand(args.order_id)).model_dump(mode="json")
+        [order] = self._read([self.client.order(self._expand(args.order_id)).model_dump(mode="json")])
         self._saw([order_summary(order)])
         return order_detail(order)
 
@@ -311,14 +333,18 @@ class ToolBox:
     def _open_orders(self, order_ids: list[str]) -> list[dict[str, Any]]:
         """The orders as they stand now; all of them must still be open."""
         ids = list(dict.fromkeys(self._expand(order_id) for order_id in order_ids))
-        if len(ids) == 1:
-            orders = [self.client.order(ids[0]).model_dump(mode="json")]
-        else:
+        now = {order_id: self._fresh(order_id) for order_id in ids}
+        unread = [order_id for order_id in ids if now[order_id] is None]
+        if len(unread) == 1:
+            now[unread[0]] = self.client.order(unread[0]).model_dump(mode="json")
+        elif unread:
             # One listing of the open orders instead of a GET each ("全部撤掉" previews them all at once).
             listing = self.client.orders(status=sorted(OPEN_STATES), limit=OPEN_LISTING_LIMIT)
             open_now = {order.order_id: order.model_dump(mode="json") for order in listing.orders}
-            orders = [open_now.get(order_id) or self.client.order(order_id).model_dump(mode="json")
-                      for order_id in ids]
+            for order_id in unread:
+                now[order_id] = open_now.get(order_id) or self.client.order(order_id).model_dump(mode="json")
+        self._read([now[order_id] for order_id in unread])  # a reused read keeps the time it was made
+        orders = [now[order_id] for order_id in ids]
         finished = [order for order in orders if order["state"] not in OPEN_STATES]
         if finished:
             first = finished[0]
@@ -353,6 +379,7 @@ class ToolBox:
     # --- WRITE -------------------------------------------------------------------------------------
 
     def _cancel_orders(self, args: OrderIdsInput) -> dict[str, Any]:
+        self._read_now.clear()  # whatever was read before a cancel no longer says how things stand
         ids = list(args.order_ids)  # expanded and authorized by `call`
         self.audit_record("cancel_request", order_ids=ids)
         results = cancel_with_messages(self.client, ids)

@@ -7,6 +7,11 @@ models' serializers apply them (`scripts.models`): money and prices as two-place
 RFC 3339 with the Beijing offset and milliseconds, strings escaped as pydantic escapes them (UTF-8 kept).
 `tests/broker/test_order_json.py` holds the two serializations equal over every kind of order, so the
 contract cannot drift; every other answer still goes through the models (`views`).
+
+A finished order (FILLED, CANCELLED, REJECTED, EXPIRED) never changes again, so its JSON is kept on the store
+(`Store.finished_json`, at most FINISHED_KEPT orders) with the record it was written from, and reused only while
+the page's record for that id is the same tuple: its fills and state changes are then not read again either.
+A world reset empties it.
 """
 
 from __future__ import annotations
@@ -21,29 +26,50 @@ from typing import Any
 from ..models import OPEN_STATES, to_money
 from .clock import format_ts, parse_ts
 from .reference import instruments
-from .store import Store
+from .store import ORDER_RECORD_COLUMNS, Store
 
 # A stored time already in the wire's one form (`clock.format_ts`) goes out as it is.
 _WIRE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}\+08:00")
 _CACHED_VALUES = 4096  # prices, fees and frozen amounts repeat across a page and across requests
+FINISHED_KEPT = 20_000  # finished orders' JSON kept (a few MB at most); the longest unused goes first
+_STATE = ORDER_RECORD_COLUMNS.index("state")
 
 
 def order_list(store: Store, db: sqlite3.Connection, records: list[tuple[Any, ...]],
                next_cursor: str | None) -> bytes:
-    """The body of `GET /v1/accounts/{id}/orders` for `records` (`Store.list_order_records`, one page)."""
-    order_ids = [record[0] for record in records]
-    fills: list[list[str]] = [[] for _ in records]
-    for index, fill_id, qty, price, fee, ts in store.fill_records(db, order_ids):
-        fills[index].append(f'{{"fill_id":{encode_basestring(fill_id)},"qty":{qty},"price":{_money(price)},'
-                            f'"fee":{_money(fee)},"ts":{_time(ts)}}}')
-    history: list[list[str]] = [[] for _ in records]
-    for index, state, ts, reason in store.history_records(db, order_ids):
-        history[index].append(f'{{"state":"{state}","ts":{_time(ts)},'
-                              f'"reason":{"null" if reason is None else encode_basestring(reason)}}}')
-    orders = ",".join(_order(*record, ",".join(fills[index]), ",".join(history[index]))
-                      for index, record in enumerate(records))
+    """The body of `GET /v1/accounts/{id}/orders` for `records` (`Store.list_order_records`, one page).
+
+    Called under the store's lock (inside `Store.reading`), which also guards `Store.finished_json`."""
+    kept = store.finished_json
+    written: list[str | None] = [None] * len(records)
+    todo: list[int] = []  # the indexes of the orders to write now
+    for index, record in enumerate(records):
+        hit = kept.pop(record[0], None)
+        if hit is not None and hit[0] == record:
+            kept[record[0]] = hit  # back at the young end: the longest unused leaves first
+            written[index] = hit[1]
+        else:
+            todo.append(index)
+    if todo:
+        order_ids = [records[index][0] for index in todo]
+        fills: list[list[str]] = [[] for _ in todo]
+        for at, fill_id, qty, price, fee, ts in store.fill_records(db, order_ids):
+            fills[at].append(f'{{"fill_id":{encode_basestring(fill_id)},"qty":{qty},"price":{_money(price)},'
+                             f'"fee":{_money(fee)},"ts":{_time(ts)}}}')
+        history: list[list[str]] = [[] for _ in todo]
+        for at, state, ts, reason in store.history_records(db, order_ids):
+            history[at].append(f'{{"state":"{state}","ts":{_time(ts)},'
+                               f'"reason":{"null" if reason is None else encode_basestring(reason)}}}')
+        for at, index in enumerate(todo):
+            record = records[index]
+            text = _order(*record, ",".join(fills[at]), ",".join(history[at]))
+            written[index] = text
+            if record[_STATE] not in OPEN_STATES:
+                if len(kept) >= FINISHED_KEPT:
+                    del kept[next(iter(kept))]
+                kept[record[0]] = (record, text)
     cursor = "null" if next_cursor is None else encode_basestring(next_cursor)
-    return f'{{"orders":[{orders}],"next_cursor":{cursor}}}'.encode()
+    return f'{{"orders":[{",".join(written)}],"next_cursor":{cursor}}}'.encode()  # type: ignore[arg-type]
 
 
 def _order(order_id: str, client_order_id: str | None, account_id: str, symbol: str, side: str, order_type: str,
@@ -90,6 +116,7 @@ def _instrument(symbol: str) -> str:
             f'"exchange":{encode_basestring(info.exchange)}')
 
 
+@lru_cache(maxsize=_CACHED_VALUES)
 def _time(stored: str) -> str:
     if _WIRE_TIME.fullmatch(stored):
         return f'"{stored}"'

@@ -138,6 +138,9 @@ class Store:
         self.note = opened.note
         self._depth = 0
         self._grants: dict[str, frozenset[str]] = {}
+        # The order list's JSON of finished orders (`order_json`), by order id with the record it was written
+        # from: a finished order never changes again. Touched only under the lock; emptied by `wipe`.
+        self.finished_json: dict[str, tuple[tuple[Any, ...], str]] = {}
         self.reload_grants()
         with self.reading() as db:
             self._faults_may_be_armed = db.execute("SELECT 1 FROM faults LIMIT 1").fetchone() is not None
@@ -449,6 +452,7 @@ class Store:
         return [{**dict(row), "order_ids": json.loads(row["order_ids"])} for row in rows]
 
     def wipe(self, db: sqlite3.Connection) -> None:
+        self.finished_json.clear()  # a new world may reuse an order id for another order
         for table in STATE_TABLES:
             db.execute(f"DELETE FROM {table}")
 

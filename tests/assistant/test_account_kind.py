@@ -110,3 +110,22 @@ def test_a_missing_field_is_accepted_by_the_clients_model() -> None:
     body = {"account_id": "acc_default", "cash": {"available": "1", "frozen": "0", "total": "1"},
             "positions": [], "market_value": "0", "equity": "1", "as_of": "2026-11-24T10:00:00+08:00"}
     assert Account.model_validate(body).environment is None
+
+
+def test_the_kind_is_kept_for_the_session_and_read_again_by_the_next(rewritten, broker_url: str) -> None:
+    """The lifetime of the kept kind is the tool box's, one chat session over one Client: an account does not
+    change kind, and a different broker or account means a new Client and so a new session, which reads it
+    again from the API."""
+    assistant, transport = rewritten("paper")
+    assert "账户：模拟账户" in assistant.send("撤掉刚才那单").text
+    assistant.send("取消")
+    transport.kind = "live"
+    assert "账户：模拟账户" in assistant.send("撤掉刚才那单").text
+    assistant.send("取消")
+
+    with httpx.Client(transport=transport, timeout=30) as http:
+        reply = Assistant(Client(base_url=broker_url, token=TEST_TOKEN, http_client=http)).send("撤掉刚才那单")
+
+    assert reply.pending is not None
+    assert reply.pending.text.startswith("⚠ 实盘账户")
+    assert transport.account_reads == 2

@@ -184,3 +184,55 @@ def test_listed_orders_over_http_equal_each_order_read_alone(api, load_world, si
         alone = api.get(f"/v1/orders/{order['order_id']}").json()
         assert order == alone
         Order.model_validate(order)
+
+
+# --- finished orders' JSON, kept on the store -------------------------------------------------------------
+
+
+def test_a_listing_served_from_the_kept_json_of_finished_orders_is_still_byte_equal(trading):
+    first = assert_same_serialization(trading)
+    finished = {order.order_id for order in first.orders if order.state not in ("NEW", "WORKING")}
+
+    assert set(trading.store.finished_json) == finished  # every finished order kept, no open one
+    assert_same_serialization(trading)  # now from what was kept
+    for states in (["FILLED"], ["CANCELLED", "REJECTED", "EXPIRED"], None):
+        assert_same_serialization(trading, states)
+
+
+def test_kept_json_is_used_only_while_its_record_is_the_page_s(trading):
+    """A stale entry (another record under the id) is written afresh, never served."""
+    listed = assert_same_serialization(trading).orders
+    filled = next(order for order in listed if order.state == "FILLED")
+    record, _ = trading.store.finished_json[filled.order_id]
+    trading.store.finished_json[filled.order_id] = ((*record[:-1], -1), '{"stale":true}')
+
+    assert_same_serialization(trading)
+    assert trading.store.finished_json[filled.order_id][0] == record
+
+
+def test_a_world_reset_empties_the_kept_json(trading):
+    assert_same_serialization(trading)
+    assert trading.store.finished_json
+
+    world.reset(trading, SimWorld.model_validate(VARIED_WORLD), TEST_TOKEN)
+
+    assert trading.store.finished_json == {}
+    assert_same_serialization(trading)
+
+
+def test_the_kept_json_is_bounded(trading, monkeypatch):
+    monkeypatch.setattr(order_json, "FINISHED_KEPT", 2)
+
+    assert_same_serialization(trading)
+    assert len(trading.store.finished_json) == 2
+    assert_same_serialization(trading)
+    assert len(trading.store.finished_json) == 2
+
+
+def test_an_order_cancelled_after_a_listing_is_listed_as_cancelled(trading):
+    before = assert_same_serialization(trading, ["NEW", "WORKING"]).orders
+    trading.cancel(GRANTED, before[0].order_id)
+
+    after = {order.order_id: order for order in assert_same_serialization(trading).orders}
+    assert after[before[0].order_id].state == "CANCELLED"
+    assert assert_same_serialization(trading).orders == list(after.values())  # and again, from what was kept

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -26,9 +28,9 @@ from ..deps import GrantedDep, TradingDep, note_for_log
 from ..errors import BrokerError
 from ..reference import normalize_symbol
 from ..store import ORDER_RECORD_COLUMNS
-from . import documented_errors, model_response
+from . import FastRoute, documented_errors, fast_path, model_response
 
-router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+router = APIRouter(prefix="/v1/accounts", tags=["accounts"], route_class=FastRoute)
 MAX_PAGE = 500
 MAX_BATCH = 500
 MAX_SEQ = 2**63 - 1  # SQLite's largest integer
@@ -44,6 +46,7 @@ def _require(granted: frozenset[str], account_id: str) -> None:
 
 
 @router.get("/{account_id}", response_model=Account, responses=documented_errors("ACCOUNT_NOT_FOUND"))
+@fast_path()
 def get_account(account_id: str, request: Request, trading: TradingDep, granted: GrantedDep) -> Response:
     note_for_log(request, account_id=account_id)
     _require(granted, account_id)
@@ -97,18 +100,44 @@ def _since(since: datetime | None) -> str | None:
     return format_ts(since if since.tzinfo else since.replace(tzinfo=SHANGHAI))
 
 
+# The list's query as the Client sends it, read without FastAPI's per-parameter validation (`fast_path`); each
+# test is as strict as the declaration below or stricter, so whatever it takes FastAPI would take alike.
+PLAIN_LIMIT = re.compile(r"[1-9][0-9]{0,2}")
+SYMBOL_MAX, CURSOR_MAX = 16, 200
+PLAIN_QUERY: dict[str, Callable[[str], bool]] = {
+    "status": lambda value: True,  # the route reads the states itself (`_states`)
+    "symbol": lambda value: len(value) <= SYMBOL_MAX,
+    "side": lambda value: value in ("BUY", "SELL"),
+    "limit": lambda value: PLAIN_LIMIT.fullmatch(value) is not None and int(value) <= MAX_PAGE,
+    "cursor": lambda value: len(value) <= CURSOR_MAX,
+}
+
+
+def plain_list_query(request: Request) -> Mapping[str, Any] | None:
+    """`status`, `symbol`, `side`, `limit` and `cursor`, each at most once and plainly valid; None for anything
+    else (`since`, an undeclared name, a repeat, an empty or doubtful value), which FastAPI then reads."""
+    query: dict[str, Any] = {}
+    for name, value in request.query_params.multi_items():
+        plain = PLAIN_QUERY.get(name)
+        if name in query or not value or plain is None or not plain(value):
+            return None
+        query[name] = int(value) if name == "limit" else value
+    return query
+
+
 @router.get("/{account_id}/orders", response_model=OrderList, responses=documented_errors("ACCOUNT_NOT_FOUND"))
+@fast_path(plain_list_query)
 def list_orders(
     account_id: str,
     request: Request,
     trading: TradingDep,
     granted: GrantedDep,
     status: Annotated[str | None, Query(description="One state or a comma list, e.g. NEW,WORKING")] = None,
-    symbol: Annotated[str | None, Query(max_length=16)] = None,
+    symbol: Annotated[str | None, Query(max_length=SYMBOL_MAX)] = None,
     side: Side | None = None,
     since: Annotated[datetime | None, Query(description="Orders created at or after this time")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=CURSOR_MAX)] = None,
 ) -> Response:
     note_for_log(request, account_id=account_id)
     _require(granted, account_id)

@@ -7,9 +7,9 @@ from fastapi import APIRouter, Request, Response
 from ...models import CancelledOrder, Order, PlaceOrderRequest
 from .. import views
 from ..deps import GrantedDep, TradingDep, note_for_log
-from . import documented_errors, model_response
+from . import FastRoute, documented_errors, fast_path, model_response
 
-router = APIRouter(prefix="/v1/orders", tags=["orders"])
+router = APIRouter(prefix="/v1/orders", tags=["orders"], route_class=FastRoute)
 
 
 @router.post("", response_model=Order, status_code=201, responses={
@@ -26,6 +26,7 @@ def place_order(body: PlaceOrderRequest, request: Request, trading: TradingDep,
 
 
 @router.get("/{order_id}", response_model=Order, responses=documented_errors("ORDER_NOT_FOUND"))
+@fast_path()
 def get_order(order_id: str, request: Request, trading: TradingDep, granted: GrantedDep) -> Response:
     note_for_log(request, order_ids=[order_id])
     row = trading.get_order(granted, order_id)
@@ -35,6 +36,7 @@ def get_order(order_id: str, request: Request, trading: TradingDep, granted: Gra
 
 @router.delete("/{order_id}", response_model=CancelledOrder, responses=documented_errors(
     "ORDER_NOT_FOUND", "ORDER_NOT_CANCELLABLE", "CANCEL_FAILED", "CANCEL_NOT_ALLOWED_NOW"))
+@fast_path()
 def cancel_order(order_id: str, request: Request, trading: TradingDep, granted: GrantedDep) -> Response:
     note_for_log(request, order_ids=[order_id])
     outcome = trading.cancel(granted, order_id)
