@@ -106,7 +106,13 @@ def usage() -> str:
 
 def missing_modules(names: tuple[str, ...]) -> list[str]:
     """The top-level modules among `names` that this Python cannot import (looked up, not imported)."""
-    return [name for name in names if importlib.util.find_spec(name) is None]
+    def importable(name: str) -> bool:
+        try:
+            return importlib.util.find_spec(name) is not None
+        except ImportError:  # a finder that refuses it
+            return False
+
+    return [name for name in names if not importable(name)]
 
 
 def report_missing(command: str, missing: list[str], extra: str | None) -> int:

@@ -278,6 +278,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # a finder that refuses it
+        return False
+
+
 def _emit(data: Any, table: bool) -> None:
     if table:
         print_table(data)
@@ -288,7 +295,7 @@ def _emit(data: Any, table: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.table and importlib.util.find_spec("rich") is None:
+    if args.table and not _importable("rich"):
         # Checked before any request: a cancel must not go out and then fail to print.
         install = "pip install 'a-share-orders[table]'"
         _emit({"error": {"code": "DEPENDENCY_MISSING", "recovery_hint": "contact_support",
