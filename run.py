@@ -204,8 +204,10 @@ class FileLock:
 
 
 def _run(step: str, command: list[str]) -> None:
+    # Its own session: a client that gives up on a slow first start (an MCP client's start-up timeout) and
+    # signals the group does not cut the installer off halfway.
     result = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, check=False)
+                            text=True, check=False, start_new_session=sys.platform != "win32")
     sys.stderr.write(result.stdout)
     if result.returncode != 0:
         raise BootstrapError("", "", "", step=step, log=result.stdout[-INSTALL_LOG_CHARS:],
@@ -231,6 +233,26 @@ def _create(env: Path, wanted: list[str]) -> None:
                      "--no-input", "--retries", "1", *wanted])
 
 
+class _uninterrupted:  # noqa: N801 - used as a statement: `with _uninterrupted():`
+    """SIGTERM and SIGHUP wait until the environment is built: an MCP client that times out on the first start
+    (building takes longer than its start-up timeout) must not leave a half-built environment that the next
+    start removes and rebuilds, forever. Ctrl-C still stops it; the next run then starts over."""
+
+    SIGNALS = ("SIGTERM", "SIGHUP")
+
+    def __enter__(self) -> None:
+        import signal
+
+        self.saved = {name: signal.signal(getattr(signal, name), signal.SIG_IGN)
+                      for name in self.SIGNALS if hasattr(signal, name)}
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        for name, handler in self.saved.items():
+            signal.signal(getattr(signal, name), handler)
+
+
 def prepared_environment(wanted: list[str]) -> Path:
     """The Python of the private environment for `wanted`, built first if there is none yet."""
     root = cache_root()
@@ -246,12 +268,13 @@ def prepared_environment(wanted: list[str]) -> Path:
                   "this takes a minute once", file=sys.stderr)
             if env.exists():
                 shutil.rmtree(env)  # left half-built by an interrupted run
-            try:
-                _create(env, wanted)
-            except BootstrapError as failure:
-                shutil.rmtree(env, ignore_errors=True)
-                raise _explained(failure, wanted, env) from None
-            ready.write_text(json.dumps({"requirements": wanted}), encoding="utf-8")
+            with _uninterrupted():
+                try:
+                    _create(env, wanted)
+                except BootstrapError as failure:
+                    shutil.rmtree(env, ignore_errors=True)
+                    raise _explained(failure, wanted, env) from None
+                ready.write_text(json.dumps({"requirements": wanted}), encoding="utf-8")
     except OSError as error:
         raise BootstrapError("BOOTSTRAP_FAILED",
                              f"无法在缓存目录 {root} 中准备 Python 环境（{error.strerror or error}）。"
