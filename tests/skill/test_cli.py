@@ -63,3 +63,35 @@ def test_an_unknown_subcommand_is_a_usage_error() -> None:
     result = cli("cancel-everything")
     assert result.returncode == 2
     assert "unknown command" in result.stderr
+
+
+def test_the_broker_needs_only_its_own_extra(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    others = ["rich", "anthropic", "opencc", "pypinyin", "rapidfuzz", "yaml", "mcp"]
+    code = (f"import sys; sys.modules.update(dict.fromkeys({others!r})); from scripts.cli import main; "
+            f"sys.exit(main(['broker', '--demo', '--port', '{port}', '--db', {str(tmp_path / 'demo.db')!r}]))")
+    broker = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stderr=subprocess.PIPE, text=True,
+                              env={"PATH": "/usr/bin:/bin", "TRADING_API_TOKEN": TEST_TOKEN})
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert broker.poll() is None, broker.stderr.read() if broker.stderr else ""
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/v1/accounts/acc_default/orders",
+                                   headers={"Authorization": f"Bearer {TEST_TOKEN}"})
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert answer.status_code == 200
+        assert answer.json()["orders"], "the demo account has orders"
+    finally:
+        broker.terminate()
+        broker.wait(timeout=30)
