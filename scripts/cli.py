@@ -64,13 +64,8 @@ def _broker(argv: list[str]) -> int:
 
 
 def _mcp(argv: list[str]) -> int:
-    try:
-        from .mcp.server import main
-    except ModuleNotFoundError as error:
-        if not (error.name or "").endswith(".mcp") and not (error.name or "").endswith(".mcp.server"):
-            raise
-        print(f"{PROG} mcp: this installation has no MCP server (scripts/mcp/server.py)", file=sys.stderr)
-        return EXIT_USAGE
+    from .mcp.server import main
+
     return main(argv)
 
 
@@ -151,7 +146,14 @@ def main(argv: list[str] | None = None) -> int:
     missing = missing_modules(CORE + EXTRA_MODULES.get(extra or "", ()))
     if missing:
         return report_missing(command, missing, extra if set(missing) - set(CORE) else None)
-    return SUBCOMMANDS[command].run(rest)
+    try:
+        return SUBCOMMANDS[command].run(rest)
+    except ModuleNotFoundError as error:
+        if not (error.name or "").startswith(f"{__package__}."):
+            raise
+        # A part this copy does not ship (the skill folder leaves the evaluation harness out).
+        print(f"{PROG} {command}: this installation does not include {error.name}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -95,3 +95,10 @@ def test_the_broker_needs_only_its_own_extra(tmp_path: Path) -> None:
     finally:
         broker.terminate()
         broker.wait(timeout=30)
+
+
+def test_a_part_this_copy_does_not_ship_is_one_line_not_a_traceback() -> None:
+    result = cli("evals", "run", "evals/cancel", hide=("scripts.evals",))  # the skill folder leaves it out
+    assert result.returncode == 2
+    assert "does not include scripts.evals" in result.stderr
+    assert "Traceback" not in result.stderr
