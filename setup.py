@@ -24,8 +24,13 @@ class BuildWithSkillDocuments(build_py):
     prompt reads them from the checkout)."""
 
     def run(self) -> None:
+        editable = getattr(self, "editable_mode", False)
+        if not editable:
+            # An in-tree build reuses build/lib: start it empty, so a module since removed or renamed in scripts/
+            # cannot ride along into the wheel.
+            shutil.rmtree(Path(self.build_lib) / IMPORT_NAME, ignore_errors=True)
         super().run()
-        if getattr(self, "editable_mode", False):
+        if editable:
             return
         target = Path(self.build_lib) / IMPORT_NAME / "_skill"
         for name in SKILL_DOCUMENTS:

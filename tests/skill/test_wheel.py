@@ -72,6 +72,9 @@ def test_the_wheel_holds_the_package_under_its_own_name_with_templates_data_and_
         if source.is_file() and "__pycache__" not in source.parts and source.suffix not in {".pyc", ".db"}:
             wanted = "a_share_orders/" + source.relative_to(ROOT / "scripts").as_posix()
             assert wanted in names, f"{wanted} is missing from the wheel"
+    shipped = {name for name in names if name.startswith("a_share_orders/") and "/_skill/" not in name}
+    for name in shipped:  # nothing stale from an earlier build
+        assert (ROOT / "scripts" / name.removeprefix("a_share_orders/")).is_file(), f"{name} has no source"
     entry_points = next(name for name in names if name.endswith("entry_points.txt"))
     assert "a-share-orders = a_share_orders.cli:main" in zipfile.ZipFile(
         next(dist.glob("*.whl"))).read(entry_points).decode()
