@@ -188,3 +188,28 @@ def test_each_command_asks_for_its_own_extra_and_the_key_follows_the_requirement
                                                        ("pytest<999,>=1", True), ("no-such-dist-a-share>=1", False)])
 def test_an_installed_requirement_is_checked_against_its_version(requirement: str, expected: bool) -> None:
     assert load_launcher().satisfied(requirement) is expected
+
+
+def test_stdin_stdout_and_the_exit_status_are_the_commands_own(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env.pop("ANTHROPIC_API_KEY", None)
+    env.pop("ANTHROPIC_BASE_URL", None)
+    chat = subprocess.run([sys.executable, ROOT / "run.py", "chat", "--engine", "offline", "--db",
+                           str(tmp_path / "demo.db")], input="看看持仓\n", cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert chat.returncode == 0, chat.stderr
+    assert "持仓" in chat.stdout
+    usage = subprocess.run([sys.executable, ROOT / "run.py", "trade", "cancel"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert usage.returncode == 2  # argparse's, from inside the command
+
+
+def test_a_first_build_is_not_cut_off_by_a_client_that_gives_up() -> None:
+    import signal
+
+    launcher = load_launcher()
+    before = signal.getsignal(signal.SIGTERM)
+    with launcher._uninterrupted():
+        os.kill(os.getpid(), signal.SIGTERM)  # an MCP client's start-up timeout, while the environment is built
+    # still here: the signal was ignored while building
+    assert signal.getsignal(signal.SIGTERM) == before, "the command itself gets the usual handling back"
