@@ -213,3 +213,29 @@ def test_a_first_build_is_not_cut_off_by_a_client_that_gives_up() -> None:
         os.kill(os.getpid(), signal.SIGTERM)  # an MCP client's start-up timeout, while the environment is built
     # still here: the signal was ignored while building
     assert signal.getsignal(signal.SIGTERM) == before, "the command itself gets the usual handling back"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="the stand-in uv is a shell script")
+def test_uv_builds_the_environment_when_it_is_on_path(bare_python: Path, tmp_path: Path, broker_url: str,
+                                                      load_world) -> None:
+    """A stand-in `uv` that records its arguments and does the work with venv and pip, as uv would."""
+    load_world()
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    log = tmp_path / "uv.log"
+    (tools / "uv").write_text(f"""#!/bin/sh
+echo "$@" >> {log}
+if [ "$1" = venv ]; then exec "$4" -m venv "$5"; fi
+if [ "$1" = pip ]; then python="$5"; shift 5; exec "$python" -m pip install --quiet "$@"; fi
+exit 2
+""")
+    (tools / "uv").chmod(0o755)
+    env = bare_env(bare_python, tmp_path / "cache", broker_url)
+    env["PATH"] = f"{tools}{os.pathsep}{env['PATH']}"
+    result = subprocess.run([bare_python, ROOT / "run.py", "trade", "market"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    calls = log.read_text().splitlines()
+    assert calls[0].startswith("venv --quiet --python ")
+    assert calls[1].startswith("pip install --quiet --python ")
+    assert calls[1].endswith("httpx>=0.27 jinja2>=3.1 pydantic>=2.7")
