@@ -258,12 +258,13 @@ def prepared_environment(wanted: list[str]) -> Path:
     root = cache_root()
     key = environment_key(wanted)
     env, ready = root / key, root / key / ".ready"
-    if ready.is_file():
-        return environment_python(env)
+    python = environment_python(env)
+    if ready.is_file() and python.exists():  # (a Python removed under it: built again)
+        return python
     try:
         with FileLock(root / f"{key}.lock"):
-            if ready.is_file():  # another first run built it while this one waited
-                return environment_python(env)
+            if ready.is_file() and python.exists():  # another first run built it while this one waited
+                return python
             print(f"{PROJECT}: first run: preparing its Python environment in {env} ({', '.join(wanted)}); "
                   "this takes a minute once", file=sys.stderr)
             if env.exists():
@@ -365,9 +366,14 @@ def main(argv: list[str]) -> int:
     line = [str(python), "-P", "-m", "scripts.cli", *command]
     sys.stdout.flush()
     sys.stderr.flush()
-    if sys.platform == "win32":  # no real exec there: wait, and pass the exit status on
-        return subprocess.call(line, env=env)
-    os.execve(line[0], line, env)
+    try:
+        if sys.platform == "win32":  # no real exec there: wait, and pass the exit status on
+            return subprocess.call(line, env=env)
+        os.execve(line[0], line, env)
+    except OSError as error:
+        return fail(BootstrapError("BOOTSTRAP_FAILED", f"无法启动技能的 Python（{python}）。请重试；若仍失败，删除 "
+                                   f"{cache_root()} 后再试。本次没有向交易接口发送任何请求。", "contact_support",
+                                   reason=f"could not start {python}: {error}"))
     return 0  # not reached
 
 
