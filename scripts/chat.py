@@ -17,16 +17,20 @@ import argparse
 import contextlib
 import os
 import secrets
+import socket
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ._http import READ_ONLY_ENV, ApiError, Client, read_only_from_env
-from .assistant import Assistant, Reply
-from .broker import BrokerSettings, running_broker
-from .messages import environment_label, render
+if TYPE_CHECKING:  # imported in main(), once the broker is starting beside (see demo_broker)
+    from .assistant import Assistant, Reply
 
 ROOT = Path(__file__).resolve().parent.parent
+BROKER_START_SECONDS = 30.0
 
 
 def default_db() -> Path:
@@ -53,19 +57,80 @@ def choose_engine(requested: str | None) -> str:
     return "claude" if os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_BASE_URL") else "offline"
 
 
+@dataclass
+class DemoBroker:
+    """The chat's paper broker: where it answers, its token, and (POSIX) the child process serving it."""
+
+    url: str
+    token: str
+    process: subprocess.Popen[bytes] | None = None
+
+    def wait_until_serving(self) -> None:
+        """Block until the broker answers /healthz; BrokerExitedError if it ended first (a database it cannot
+        open: its own words are on stderr)."""
+        import httpx
+
+        deadline = time.monotonic() + BROKER_START_SECONDS
+        while self.process is not None:
+            if self.process.poll() is not None:
+                raise BrokerExitedError(f"the paper broker exited with status {self.process.returncode}")
+            try:
+                httpx.get(f"{self.url}/healthz", timeout=0.5)
+                return
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise BrokerExitedError("the paper broker did not start") from None
+                time.sleep(0.01)
+
+
+class BrokerExitedError(RuntimeError):
+    """The demo broker ended, or never answered, before it served."""
+
+
 @contextlib.contextmanager
-def demo_broker(db: Path, fresh: bool) -> Iterator[tuple[str, str]]:
-    """A demo broker on a free port; yields (base URL, token). The token lives only in this process."""
+def demo_broker(db: Path, fresh: bool) -> Iterator[DemoBroker]:
+    """A demo broker on a free port. The token lives only in this process and its broker's environment.
+
+    On POSIX the broker is a child process serving a socket bound here, so that it imports and starts on the
+    other core while this process loads the assistant: the chat starts in the slower of the two times, not in
+    their sum. It ends when this process closes its stdin, killed or not. Elsewhere it runs in a thread."""
     if fresh:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
     token = secrets.token_urlsafe(24)
-    with running_broker(BrokerSettings(db=str(db), token=token, demo=True)) as url:
-        yield url, token
+    if os.name != "posix":
+        from .broker import BrokerSettings, running_broker
+
+        with running_broker(BrokerSettings(db=str(db), token=token, demo=True)) as url:
+            yield DemoBroker(url, token)
+        return
+    # IPPROTO_TCP, as in running_broker: asyncio sets TCP_NODELAY only on sockets whose proto says TCP.
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    with listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(128)  # a request waits here until the broker accepts it
+        port = listener.getsockname()[1]
+        command = [sys.executable, "-m", f"{__package__}.broker", "--demo", "--db", str(db), "--host",
+                   "127.0.0.1", "--port", str(port), "--fd", str(listener.fileno()), "--exit-with-parent"]
+        process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "TRADING_API_TOKEN": token},
+                                   stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, pass_fds=(listener.fileno(),))
+    try:
+        yield DemoBroker(f"http://127.0.0.1:{port}", token, process)
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()  # the broker's signal to stop (its exit_at_end_of_stdin)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def banner(assistant: Assistant, engine: str) -> str:
     """The banner's first line: the engine and the account's kind as the broker says it (never assumed)."""
+    from ._http import ApiError
+    from .messages import environment_label
+
     try:
         kind = environment_label(assistant.tools.environment())
     except ApiError:
@@ -77,6 +142,8 @@ def banner(assistant: Assistant, engine: str) -> str:
 def interactive(assistant: Assistant, engine: str) -> None:
     from rich.console import Console
     from rich.panel import Panel
+
+    from .messages import render
 
     console = Console()
     console.print(Panel.fit(f"{banner(assistant, engine)}\n试试：{EXAMPLES}\n输入“退出”结束。", border_style="cyan"))
@@ -130,22 +197,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="Claude model (default: ANTHROPIC_MODEL or the engine's default)")
     parser.add_argument("--timeout", type=float, help="seconds one Claude call may take, retries included (60)")
     parser.add_argument("--read-only", action="store_true",
-                        help=f"nothing can be cancelled: the assistant has no write tool (also {READ_ONLY_ENV}=1)")
+                        help="nothing can be cancelled: the assistant has no write tool (also TRADING_READ_ONLY=1)")
     args = parser.parse_args(argv)
-    read_only = args.read_only or read_only_from_env()
     engine = choose_engine(args.engine)
     print(f"Engine: {engine}" + ("" if engine == "claude" else " (set ANTHROPIC_API_KEY to talk to Claude)"),
           file=sys.stderr)
-    with demo_broker(args.db, args.fresh) as (url, token), Client(base_url=url, token=token) as client:
-        print(f"Paper broker (demo account) at {url}, database {args.db}", file=sys.stderr)
+    with demo_broker(args.db, args.fresh) as broker:
+        from ._http import Client, read_only_from_env  # loaded while the broker starts (see demo_broker)
+        from .assistant import Assistant
+
+        read_only = args.read_only or read_only_from_env()
+        try:
+            broker.wait_until_serving()
+        except BrokerExitedError as error:
+            print(f"chat: {error}", file=sys.stderr)
+            return 1
+        if broker.process is None:  # a child broker says where it serves itself
+            print(f"Paper broker (demo account) at {broker.url}, database {args.db}", file=sys.stderr)
         options = {name: value for name, value in (("model", args.model), ("timeout", args.timeout))
                    if value is not None and engine == "claude"}
-        assistant = Assistant(client, engine=engine, read_only=read_only, **options)
-        if sys.stdin.isatty():
-            interactive(assistant, engine)
-        else:
-            print(banner(assistant, engine), file=sys.stderr)  # stdout keeps one reply per line of input
-            piped(assistant, iter(sys.stdin))
+        with Client(base_url=broker.url, token=broker.token) as client:
+            assistant = Assistant(client, engine=engine, read_only=read_only, **options)
+            if sys.stdin.isatty():
+                interactive(assistant, engine)
+            else:
+                print(banner(assistant, engine), file=sys.stderr)  # stdout keeps one reply per line of input
+                piped(assistant, iter(sys.stdin))
     return 0
 
 

@@ -50,15 +50,29 @@ def _is_latin(word: str) -> bool:
     return bool(re.fullmatch(r"[a-z0-9.' ]+", word))
 
 
-def alternation(entries: Iterable[str]) -> str:
-    """A regex alternative of the words, longest first; Latin words only as whole words."""
+def alternation(entries: Iterable[str], word_chars: str = "a-z") -> str:
+    """A regex alternative of the words, longest first; Latin words only as whole words (not inside a run of
+    `word_chars`)."""
     parts = []
     for word in sorted(set(entries), key=len, reverse=True):
         escaped = re.escape(word).replace(r"\ ", r"\s+")
-        parts.append(rf"(?<![a-z]){escaped}(?![a-z])" if _is_latin(word) else escaped)
+        parts.append(rf"(?<![{word_chars}]){escaped}(?![{word_chars}])" if _is_latin(word) else escaped)
     return "|".join(parts)
 
 
 @cache
 def pattern(section: str, name: str) -> re.Pattern[str]:
     return re.compile(alternation(lexicon()[section][name]))
+
+
+@cache
+def rule(section: str, name: str) -> re.Pattern[str]:
+    """A clue the engine looks for: a table of `words` (Latin ones whole), `stems` (Latin prefixes: "cancel"
+    finds "cancelled") and `patterns` (a regex, only for what a word list cannot say: "刚" but not "刚好")."""
+    entry = lexicon()[section][name]
+    # Whole words as regex's \b sees them: "buy" is not a clue inside an order id like ord_..._3buy5abc.
+    parts = [alternation(entry.get("words", []), word_chars=r"\w")]
+    if entry.get("stems"):
+        parts.append(rf"(?<!\w)(?:{'|'.join(map(re.escape, entry['stems']))})")
+    parts += entry.get("patterns", [])
+    return re.compile("|".join(part for part in parts if part))

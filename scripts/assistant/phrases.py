@@ -1,14 +1,15 @@
-"""The words of order-management requests, as regular expressions over folded text (NFKC, lower case).
+"""The clues of order-management requests, as regular expressions over folded text (NFKC, lower case).
 
-Data for `clues.py`: how people say "cancel", "don't", "the one I just placed", "all of them", "buy", a
-question about cash or positions. Chinese first; English where people mix it in.
+For `clues.py` and `intent.py`. The words — how people say "cancel", "don't", "the one I just placed", "all of
+them", "buy", a question about cash or positions — are data: the `[clue.*]` tables of `lexicon.toml`, read by
+`rule`. What stays here is grammar with numbers and groups in it: ids, codes, clock times, ordinals, counts.
 """
 
 from __future__ import annotations
 
 import re
 
-from .lexicon import alternation, words
+from .lexicon import alternation, rule, words
 
 # --- ids and codes -----------------------------------------------------------------------------------------
 FULL_ID = re.compile(r"ord_[a-z0-9]+_[a-z0-9]{8}(?![a-z0-9])")
@@ -25,68 +26,53 @@ SPOKEN_TIME = re.compile(r"(?<![0-9])([01]?\d|2[0-3]|[一二两三四五六七�
 
 # --- what the user refuses, keeps, or says in passing ---------------------------------------------------
 # Any of these makes a clause a refusal (or, with a target in it, an exclusion: "卖单留着").
-REFUSAL = re.compile(
-    r"不撤|别撤|甭撤|不要撤|不用撤|不想撤|不必撤|不需要撤|不急着撤|先不|暂不|暂时不|先别|别急|不急|算了|罢了|"
-    r"等等|等一下|等下|等一等|等会|稍等|再等|慢着|再想想|想一想|考虑一下|放弃|不用了|不需要了|没事了|都不是|(?<!是)不是(?!说)|"
-    r"不对|留着|保留|留下|不动|别动|不要动|除外|等它|让它|不取消|别取消|不要取消|hold on|never ?mind|"
-    r"\bwait\b|\bstop\b|\bdon'?t\b|\bdo not\b|\bnot\b|\bno\b|\bnope\b|\bkeep\b|\bleave\b")
+REFUSAL = rule("clue", "refusal")
 # A clause that is nothing but one of these refuses ("取消" at a confirmation is "don't").
 REFUSAL_ALONE = frozenset(words("negation", "alone"))  # the gate's own list (lexicon.toml)
 # A clause that only gives context about what was meant, not a target: "本来想买300股".
-COUNTERFACTUAL = re.compile(r"本来|原本|本想|原想|原来想|打算|以为")
+COUNTERFACTUAL = rule("clue", "counterfactual")
 CORRECTION_MARK = re.compile(r"(不对|搞错了|弄错了|说错了|看错了)(?=.)")
 NOT_THIS_BUT = re.compile(r"(不是[^,]+?)((?:而)?是)")
 
 # --- intent -----------------------------------------------------------------------------------------------
-CANCEL_VERB = re.compile(
-    r"撤|取消|删|干掉|作废|撒单|测单|侧单|彻单|扯单|不要了|不想要|不买了|不卖了|不挂了|不玩了|不想买|不想卖|不做了|"
-    r"\bcancel|\bkill\b|\bwithdraw|\bpull\b|\bremove\b|\brevoke\b|\bdrop\b")
-QUESTION = re.compile(
-    r"\?|吗|么|多少|几笔|几个|几单|哪些|哪几|什么|怎么样|如何|状态|情况|查|看|瞧|列|排一下|排个序|排序|显示|告诉我|有没有|是否|"
-    r"多久|多长时间|了没|没(?:有)?(?=$|,)|啥|咋|([^\W\d_])[不没]\1|"
-    r"\bshow\b|\blist\b|\bwhat\b|\bhow\b|\bwhich\b|\bstatus\b|\bcheck\b|\bview\b|\bdisplay\b")
-ORDERS_TOPIC = re.compile(r"委托|挂单|订单|单子|单|挂着|挂的|\borders?\b")
-OPEN_ONLY = re.compile(r"没成交|未成交|没有成交|还没成交|没成(?!本)|挂着|挂单|可撤|能撤|可以撤|还在|在途|待成交|没撤|"
-                       r"\bopen\b|\bpending\b|\bworking\b|\bunfilled\b|\boutstanding\b")
+CANCEL_VERB = rule("clue", "cancel")
+QUESTION = rule("clue", "question")
+ORDERS_TOPIC = rule("clue", "orders_topic")
+OPEN_ONLY = rule("clue", "open_only")
 LISTING_CANCELLABLE = re.compile(r"哪些.*(?:可以|能|可)撤|(?:可以|能|可)撤的.*(?:哪些|什么|几|多少)|"
                                  r"什么.*(?:可以|能)撤|"
                                  r"\bwhat can i cancel\b|\bwhich .*can .*cancel")
 FILLED_ONLY = re.compile(r"(?:哪些|哪几|什么|哪个).{0,6}成交了|成交了(?:哪些|哪几|什么|多少)|成交了的|已成交的|"
                          r"已经成交的|成交了几|几笔成交|成交记录|成交明细|"
                          r"成交了多少笔|\bfilled\b")
-CASH = re.compile(r"资金|余额|(?<![块价])钱|现金|可用|冻结|资产|购买力|"
-                  r"\bcash\b|\bbalance\b|\bmoney\b|\bfunds?\b|buying power")
-POSITIONS = re.compile(r"持仓|仓位|可卖|可以卖|能卖|持有|持股|股票|\bholdings?\b|\bpositions?\b|\bportfolio\b")
+CASH = rule("clue", "cash")
+POSITIONS = rule("clue", "positions")
 
 # --- clues ------------------------------------------------------------------------------------------------
-RECENT = re.compile(r"刚(?!好)|上一[笔单个条次]|上[笔单]|最近|最新|最后(?:下|挂|报|提交|一次)|方才|"
-                    r"上次|\blast\b|\blatest\b|\bnewest\b|\bmost recent\b|\bprevious\b|\brecent|"
-                    r"\bjust (?:placed|made|put|entered|submitted|now)\b|\bi just\b")
+RECENT = rule("clue", "recent")
 RECENT_COUNT = re.compile(r"(?:最近|刚才|刚刚|最新|刚)(?:下|挂|买|卖|报)?的?\s*(两|二|三|四|五|[2-9])\s*[笔单个条]")
 # 上午挂的 / 下午的: minutes after midnight, [from, to)
-MORNING = re.compile(r"上午|早上|早盘|早晨|\bthis morning\b")
-AFTERNOON = re.compile(r"下午|午后|\bthis afternoon\b")
-EARLIEST = re.compile(r"最早|最开始|最先|\bearliest\b|\boldest\b|\bfirst order\b")
+MORNING = rule("clue", "morning")
+AFTERNOON = rule("clue", "afternoon")
+EARLIEST = rule("clue", "earliest")
 # "就刚才问的那笔", "就这笔": the order the last reply was about, not the newest
-BACK_REFERENCE = re.compile(r"(?:刚才|刚刚|上面|前面|之前)(?:问|说|提|查|看)(?:的|过的|到的)|就这[笔单个]|"
-                            r"就它|它的|它那|\bthat one\b|\bit\b|\bthis one\b")
-EVERYTHING = re.compile(r"全部|所有|全都|全撤|全删|全取消|统统|一键|清空|全清|一起|其他|其余|别的|"
-                        r"\ball\b|\beverything\b|\bevery\b|\bboth\b")
-PLURAL = re.compile(r"都|这些|那些|[两俩二三四五六七八九十2-9]\s*[笔单个条只支]|只撤|只要撤|只取消|\bonly\b")
+BACK_REFERENCE = rule("clue", "back_reference")
+EVERYTHING = rule("clue", "everything")
+PLURAL = rule("clue", "plural")
 # "招行那笔也撤了": the orders just talked about, and these too
-ADDITIVE = re.compile(r"也|一并|加上|连同|顺便|\balso\b|\btoo\b|\bas well\b")
+ADDITIVE = rule("clue", "additive")
 # "撤另外那笔": the open order(s) other than the ones just talked about
-OTHER = re.compile(r"另外|另一|其他那|别的那|\bthe other\b|\banother\b|\bother one\b")
+OTHER = rule("clue", "other")
 # "现在能撤单吗？": a question whether cancelling works at this hour
 CAN_CANCEL_NOW = re.compile(r"(?:能|可以|能不能|可不可以|可否)\s*撤(?:单|销|掉)?\s*(?:吗|么|不|\?)|"
                             r"\bcan i (?:still )?cancel\b(?: now| right now| at the moment)?\s*\?")
 # cash or positions asked in the same message as a cancel ("先告诉我可用资金多少，然后把刚才那单撤了")
-ACCOUNT_QUESTION = re.compile(r"可用资金|资金|余额|现金|持仓|仓位|可卖")
-THANKS = re.compile(r"谢|\bthank")
-SINGLE = re.compile(r"撤\s*[掉了]?\s*一\s*[个笔单条]|其中一|某一|一个就行|只撤一|\bone of\b")
-PARTIAL = re.compile(r"部分成交|部成|成交了一部分|成交了一些|成交了一半|成交了一点|成交过|partially")
-BUY = re.compile(r"买|\bbuys?\b|\bbought\b|\bpurchase|\bbid\b")
-SELL = re.compile(r"卖|抛|\bsells?\b|\bsold\b|\boffer\b")
+ACCOUNT_QUESTION = rule("clue", "account_question")
+THANKS = rule("clue", "thanks")
+SINGLE = rule("clue", "single")
+PARTIAL = rule("clue", "partial")
+BUY = rule("clue", "buy")
+SELL = rule("clue", "sell")
 ORDINAL = re.compile(r"第\s*(\d{1,2}|[一二两三四五六七八九十]{1,3})\s*(?:个|笔|单|条|项|号|行|只)?")
 FIRST_N = re.compile(r"前\s*(\d|[两二三四五])\s*(?:个|笔|单|条|项)")
 LAST_ONE = re.compile(alternation(words("request", "last_one")))

@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 
 from .server import serve
 from .settings import DEFAULT_ACCOUNT, DEVELOPMENT_TOKEN, BrokerSettings
@@ -35,7 +36,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--allow-remote", action="store_true",
                         help="serve a non-loopback --host although the development token or --sim is in use "
                              "(/v1/sim/* still answers only on loopback)")
+    parser.add_argument("--fd", type=int, default=None, help=argparse.SUPPRESS)  # a listening socket inherited
+    parser.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)  # ends at EOF on stdin
     return parser.parse_args(argv)
+
+
+def exit_at_end_of_stdin() -> None:
+    """Stop the broker when stdin closes: a parent that holds the pipe's other end (the chat) cannot leave
+    this process behind, even when it is killed."""
+
+    def watch() -> None:
+        with contextlib.suppress(OSError):
+            while sys.stdin.buffer.read(4096):
+                pass
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def exposure_problem(host: str, development_token: bool, sim: bool) -> str | None:
@@ -74,9 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler found at start:
     # with this one, a SIGTERM ends the process with status 0 like Ctrl-C, not as "killed by a signal".
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if args.exit_with_parent:
+        exit_at_end_of_stdin()
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            serve(settings, args.host, args.port)
+            serve(settings, args.host, args.port, fd=args.fd)
     except StorageError as error:
         print(f"broker: {error}", file=sys.stderr)
         return 1

@@ -21,9 +21,11 @@ def _config(settings: BrokerSettings, host: str, port: int, log_level: str) -> u
                           proxy_headers=False, server_header=False, lifespan="on")
 
 
-def serve(settings: BrokerSettings, host: str = "127.0.0.1", port: int = 8700) -> None:
-    """Serve until interrupted (Ctrl-C or SIGTERM end it cleanly)."""
-    uvicorn.Server(_config(settings, host, port, "warning")).run()
+def serve(settings: BrokerSettings, host: str = "127.0.0.1", port: int = 8700, fd: int | None = None) -> None:
+    """Serve until interrupted (Ctrl-C or SIGTERM end it cleanly); on the listening socket `fd` when given (one
+    its parent bound, so the parent knows the address before this process has started)."""
+    server = uvicorn.Server(_config(settings, host, port, "warning"))
+    server.run(sockets=None if fd is None else [socket.socket(fileno=fd)])
 
 
 @contextlib.contextmanager

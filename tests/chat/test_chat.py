@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,43 @@ def test_a_read_only_chat_cancels_nothing_and_says_why(tmp_path: Path, args: tup
     assert "已撤单" not in result.stdout
     still = chat("我有哪些未成交的委托\n", tmp_path / "demo.db")
     assert "贵州茅台" in still.stdout  # the demo's open orders are all still there
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the broker runs in a child process on POSIX only")
+def test_the_demo_broker_ends_with_the_chat_even_when_the_chat_is_killed(tmp_path: Path) -> None:
+    """The broker is a child serving a socket the chat bound; it stops when the chat's end of its stdin
+    closes, so a chat killed with SIGKILL leaves no broker behind holding the demo database."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ANTHROPIC_")}
+    chat_process = subprocess.Popen([sys.executable, "-m", "scripts.chat", "--db", str(tmp_path / "demo.db")],
+                                    cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+    assert chat_process.stdin is not None
+    assert chat_process.stdout is not None
+    chat_process.stdin.write("可用资金还有多少\n")
+    chat_process.stdin.flush()
+    assert "可用资金" in chat_process.stdout.readline()
+    children = subprocess.run(["pgrep", "-P", str(chat_process.pid)], capture_output=True, text=True,
+                              check=False).stdout.split()
+    assert len(children) == 1, "one broker child"
+    chat_process.kill()
+    chat_process.wait()
+    broker_pid = int(children[0])
+    for _ in range(500):
+        try:
+            os.kill(broker_pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.02)
+    else:
+        os.kill(broker_pid, 9)
+        pytest.fail("the broker outlived the chat")
+
+
+def test_a_database_the_broker_cannot_open_ends_the_chat_with_the_brokers_words(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    db.write_bytes(b"this is not a SQLite database, it is a shopping list" * 100)
+    result = chat("可用资金还有多少\n", db)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "broker:" in result.stderr, result.stderr  # the broker's own sentence: what is wrong with the file
+    assert result.stdout == ""
