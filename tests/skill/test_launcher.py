@@ -239,3 +239,17 @@ exit 2
     assert calls[0].startswith("venv --quiet --python ")
     assert calls[1].startswith("pip install --quiet --python ")
     assert calls[1].endswith("httpx>=0.27 jinja2>=3.1 pydantic>=2.7")
+
+
+def test_a_python_older_than_3_11_gets_the_json_error_not_a_syntax_error(tmp_path: Path) -> None:
+    import shutil
+
+    old = next(filter(None, (shutil.which(f"python3.{minor}") for minor in (10, 9, 8))), None)
+    if old is None:
+        pytest.skip("no python3.8-3.10 on PATH to try run.py with")
+    result = subprocess.run([old, ROOT / "run.py", "trade", "market"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60, check=False, env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)})
+    assert result.returncode == EXIT_ENVIRONMENT, result.stderr
+    error = json.loads(result.stdout)["error"]
+    assert (error["code"], error["recovery_hint"]) == ("BOOTSTRAP_FAILED", "contact_support")
+    assert "3.11" in error["message"]
