@@ -244,9 +244,16 @@ exit 2
 def test_a_python_older_than_3_11_gets_the_json_error_not_a_syntax_error(tmp_path: Path) -> None:
     import shutil
 
-    old = next(filter(None, (shutil.which(f"python3.{minor}") for minor in (10, 9, 8))), None)
+    def runs(python: str | None) -> bool:  # a version manager's shim may be there without its Python
+        return python is not None and subprocess.run(
+            [python, "-c", "import sys; sys.exit(sys.version_info >= (3, 11))"], capture_output=True,
+            check=False).returncode == 0
+
+    candidates = [shutil.which(f"python3.{minor}") for minor in (10, 9, 8)]
+    candidates += sorted(str(path) for path in (Path.home() / ".pyenv" / "versions").glob("3.*/bin/python"))
+    old = next(filter(runs, candidates), None)
     if old is None:
-        pytest.skip("no python3.8-3.10 on PATH to try run.py with")
+        pytest.skip("no working python3.8-3.10 on PATH to try run.py with")
     result = subprocess.run([old, ROOT / "run.py", "trade", "market"], cwd=tmp_path, capture_output=True,
                             text=True, timeout=60, check=False, env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)})
     assert result.returncode == EXIT_ENVIRONMENT, result.stderr
