@@ -49,6 +49,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from ._version import __version__
 from .models import (
     CLIENT_ERROR_CATALOGUE,
     ERROR_CATALOGUE,
@@ -74,7 +75,7 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8700"
 # started without TRADING_API_TOKEN works out of the box.
 DEVELOPMENT_TOKEN = "paper-dev-token"
 DEFAULT_ACCOUNT_ID = "acc_default"
-USER_AGENT = "a-share-orders-skill/0.1.0 (scripts._http; python-httpx)"
+USER_AGENT = f"a-share-orders-skill/{__version__} ({__name__}; python-httpx)"  # the package's one version
 
 # Connect fails fast (a broker is local or on the LAN: it accepts in milliseconds or not at all); an answer
 # may take longer, but a cancel whose answer takes more than 10 s must be reported to the user as unknown

@@ -33,7 +33,22 @@ if TYPE_CHECKING:  # imported in main(), once the broker is starting beside (see
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKER_START_SECONDS = 30.0
-DEFAULT_DB = ROOT / ".broker" / "demo.db"
+
+
+def default_db() -> Path:
+    """Where the demo account persists: `.broker/` in a checkout or skill folder; from an installed package
+    (whose folder may not be writable, and is no place for a user's data) the user's state directory."""
+    if (ROOT / "SKILL.md").is_file():
+        return ROOT / ".broker" / "demo.db"
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    if sys.platform == "win32":
+        state = os.environ.get("LOCALAPPDATA") or state
+    elif sys.platform == "darwin":
+        state = str(Path.home() / "Library" / "Application Support")
+    return Path(state) / "a-share-orders" / "demo.db"
+
+
+DEFAULT_DB = default_db()
 QUIT_WORDS = {"/quit", "/exit", "退出", "再见", "quit", "exit"}
 EXAMPLES = "撤掉刚才那单 · 把茅台那笔买单撤了 · 全部撤掉 · 可用资金还有多少 · 看看持仓 · 我有哪些委托"
 

@@ -4,7 +4,8 @@ Run it from the skill folder. Data goes to stdout as compact JSON (`--table` for
 stderr. Exit status: 0 ok; 2 usage (including `cancel` without `--yes`); otherwise by the error's
 recovery_hint: 3 fix_input, 4 retry, 5 retry_later, 6 reauthenticate, 7 contact_support — which includes
 BAD_RESPONSE, an answer not in the contract's shape (after a cancel: the order is queried and shown); 8
-read-only: `cancel` under --read-only or TRADING_READ_ONLY=1, refused before any request is sent.
+read-only: `cancel` under --read-only or TRADING_READ_ONLY=1, refused before any request is sent; 9 a missing
+Python package (`--table` without rich), also before any request.
 
 Every cancel preview (`--dry-run`, or without `--yes`), every `--yes` (an approval), the cancel request and its
 outcome are appended to the audit file (`scripts/audit.py`; TRADING_AUDIT_LOG, `off` to turn it off);
@@ -18,6 +19,7 @@ every path is built by the Client from escaped segments, so typed input never re
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import re
 import sys
@@ -55,6 +57,7 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_READ_ONLY = 8
+EXIT_MISSING_DEPENDENCY = 9  # `--table` without rich (the `table` extra): nothing was sent
 EXIT_BY_HINT = {"fix_input": 3, "retry": 4, "retry_later": 5, "reauthenticate": 6, "contact_support": 7}
 SYMBOL_CODE = re.compile(r"^[0-9]{6}$")
 DEFAULT_AUDIT_LAST = 20
@@ -340,7 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Orders, cash, positions and confirmed cancels on an A-share account (the trading API at "
                     "TRADING_API_URL, token TRADING_API_TOKEN, account TRADING_ACCOUNT_ID).",
         epilog="Exit status: 0 ok, 2 usage (and cancel without --yes), 3 fix_input, 4 retry, 5 retry_later, "
-               "6 reauthenticate, 7 contact_support, 8 read-only (cancel under --read-only or TRADING_READ_ONLY=1).",
+               "6 reauthenticate, 7 contact_support, 8 read-only (cancel under --read-only or TRADING_READ_ONLY=1), "
+               "9 a missing Python package (--table needs rich).",
     )
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--table", action="store_true", help="a table for people instead of JSON")
@@ -392,6 +396,13 @@ def cmd_audit(args: argparse.Namespace) -> dict[str, Any]:
     return {"path": str(path), "entries": read.entries, "skipped_lines": read.skipped}
 
 
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # a finder that refuses it
+        return False
+
+
 def _emit(data: Any, table: bool) -> None:
     if table:
         print_table(data)
@@ -402,6 +413,14 @@ def _emit(data: Any, table: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.table and not _importable("rich"):
+        # Checked before any request: a cancel must not go out and then fail to print.
+        install = "pip install 'a-share-orders[table]'"
+        _emit({"error": {"code": "DEPENDENCY_MISSING", "recovery_hint": "contact_support",
+                         "message": f"表格输出需要 Python 包 rich，请先安装：{install}（或去掉 --table，输出 JSON）",
+                         "details": {"missing": ["rich"], "install": install}}}, False)
+        print(f"--table needs rich: {install} (or leave out --table for JSON)", file=sys.stderr)
+        return EXIT_MISSING_DEPENDENCY
     if args.command == "audit":  # the local file only: no Client, no token needed
         _emit(cmd_audit(args), args.table)
         return EXIT_OK

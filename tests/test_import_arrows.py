@@ -11,11 +11,12 @@ import pytest
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 # part → the parts it may import (besides itself). Faces only: another part is imported as `scripts.<part>`.
 ALLOWED: dict[str, set[str]] = {
-    "__init__": set(),
+    "__init__": {"_version"},
+    "_version": set(),
     "models": set(),
     "messages": set(),
     "audit": set(),
-    "_http": {"models"},
+    "_http": {"models", "_version"},
     "orders": {"_http", "models", "messages"},
     "assistant": {"_http", "models", "messages", "orders", "audit"},
     "broker": {"models"},
@@ -23,6 +24,9 @@ ALLOWED: dict[str, set[str]] = {
     "evals": {"_http", "models", "messages", "assistant", "broker", "audit"},
     "chat": {"_http", "models", "messages", "assistant", "broker", "audit"},  # a composition root
     "mcp": {"_http", "models", "messages", "orders", "audit"},  # the MCP server: the same road as the command line
+    # the console script `a-share-orders`: a composition root that dispatches to each part's command line
+    "cli": {"_version", "chat", "trade", "broker", "mcp", "evals"},
+    "__main__": {"cli"},  # `python -m a_share_orders`
 }
 # Packages whose insides other parts never import: they go through the package's `__all__`.
 FACED = {"assistant", "broker", "evals", "orders"}
@@ -79,4 +83,6 @@ def test_every_import_follows_an_allowed_arrow(path: Path) -> None:
             continue
         assert target in ALLOWED[part], f"{relative} imports {name}: no arrow {part} → {target}"
         if target in FACED:
-            assert name == f"scripts.{target}", f"{relative} imports {name}: use the face scripts.{target}"
+            # A part's command line (`__main__`) belongs to its face: the console script dispatches to it.
+            assert name in {f"scripts.{target}", f"scripts.{target}.__main__"}, (
+                f"{relative} imports {name}: use the face scripts.{target}")

@@ -2,8 +2,9 @@
 
 Developer tooling: it lives beside the skill, not in it (`scripts/` is what the archive ships).
 
-The archive holds what a skill host needs — SKILL.md, references/, the `scripts` package with the paper
-broker and its data, the license notes — under one folder named after the skill. Tests, evaluation suites,
+The archive holds what a skill host needs — SKILL.md, references/, run.py (the launcher, which reads
+pyproject.toml for the dependencies), the `scripts` package with the paper broker and its data, the license
+notes — under one folder named after the skill. Tests, evaluation suites,
 caches, databases and cassettes stay out.
 """
 
@@ -19,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SKILL_NAME = "a-share-orders"
-INCLUDED = ("SKILL.md", "references", "scripts", "README.md", "pyproject.toml", "LICENSE", "NOTICE")
+INCLUDED = ("SKILL.md", "run.py", "references", "scripts", "README.md", "pyproject.toml", "LICENSE", "NOTICE")
 EXCLUDED_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis", "cassettes", "tests", ".broker",
                  "evals"}  # the evaluation harness is for developers, not for a skill host
 EXCLUDED_SUFFIXES = {".pyc", ".pyo", ".db", ".db-wal", ".db-shm", ".sqlite", ".skill", ".zip"}

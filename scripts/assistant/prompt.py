@@ -12,7 +12,16 @@ import re
 from functools import cache
 from pathlib import Path
 
-SKILL_DIR = Path(__file__).resolve().parents[2]  # the folder holding SKILL.md (the repository root)
+
+def skill_folder() -> Path:
+    """The folder holding SKILL.md and references/: the copy a wheel ships inside the package (`_skill/`, see
+    setup.py), else the skill folder or checkout the package sits in (the repository root)."""
+    package = Path(__file__).resolve().parents[1]
+    packaged = package / "_skill"
+    return packaged if (packaged / "SKILL.md").is_file() else package.parent
+
+
+SKILL_DIR = skill_folder()
 
 # (file, sections by their `## ` heading; "" is the text before the first one). Only what a chat needs and
 # the tools do not already say: the rules (SKILL.md), the state words, what a recovery hint asks for. Left

@@ -26,7 +26,7 @@ from .settings import DEFAULT_ACCOUNT, DEFAULT_CASH, BrokerSettings
 from .store import Store
 from .trading import Trading
 
-log = logging.getLogger("scripts.broker")
+log = logging.getLogger(__package__)
 MAX_PROBLEMS = 10  # validation problems reported; `more_errors` counts the rest
 MAX_DETAIL_CHARS = 100
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

@@ -15,7 +15,7 @@ from .errors import BrokerError
 from .settings import DEFAULT_ACCOUNT, BrokerSettings
 from .trading import Trading, instrument
 
-log = logging.getLogger("scripts.broker.demo")
+log = logging.getLogger(__name__)
 
 # (symbol, previous close, shares held, average cost): large caps a retail account plausibly holds.
 HOLDINGS = [

@@ -109,6 +109,7 @@ def shell_env(docs_broker: str, tmp_path: Path) -> dict[str, str]:
         "TRADING_API_URL": docs_broker,
         "TRADING_API_TOKEN": TEST_TOKEN,
         "SKILL_DIR": str(ROOT),
+        "CLAUDE_SKILL_DIR": str(ROOT),  # Claude Code writes the skill's folder in its place
         "HOME": str(tmp_path),
     }
 
@@ -138,7 +139,7 @@ def test_documented_command_runs_and_prints_what_the_document_shows(
 def test_cancel_without_yes_previews_and_changes_nothing(shell_env: dict[str, str], sim: httpx.Client,
                                                           api: httpx.Client, tmp_path: Path) -> None:
     refs = sim.post("/v1/sim/reset", json=WORLD).json()["orders"]
-    result = subprocess.run(["bash", "-c", 'cd "$SKILL_DIR" && python3 -m scripts.trade cancel abc12345'],
+    result = subprocess.run(["bash", "-c", 'cd "$SKILL_DIR" && python3 run.py trade cancel abc12345'],
                             cwd=tmp_path, env=shell_env, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 2
     assert json.loads(result.stdout)["preview"][0]["order_id"] == refs["buy_maotai"]
@@ -187,7 +188,25 @@ def test_cancel_reference_keeps_everything_the_users_seed_says() -> None:
     for line in seed.read_text(encoding="utf-8").splitlines():
         if line.startswith("|") and "`" in line:
             assert line.strip() in ours, f"seed row missing: {line}"
-    for token in ("DELETE /v1/orders/{order_id}", "Client().get('/v1/accounts/acc_default/orders?status=WORKING')",
+    # The seed's Client snippets stay as documentation of the Client API (not as commands: see below).
+    for token in ("DELETE /v1/orders/{order_id}", "Client().get('/v1/accounts/acc_default/orders?status=NEW,WORKING')",
                   "Client().delete('/v1/orders/ord_accdefault_abc12345')", "cash.available",
                   "positions[*].qty_locked_sell", "state_history", "remaining_qty", "Confirmation discipline"):
         assert token in ours, token
+
+
+def test_the_only_runnable_cancel_is_the_confirmed_command_and_listing_asks_for_both_open_states() -> None:
+    for command in ALL_COMMANDS:
+        assert "python3 -c" not in command.text, f"{command}: a Client one-liner is documentation, not a command"
+        assert "scripts." not in command.text, f"{command}: commands go through run.py"
+        if " cancel " in f" {command.text} ":
+            assert re.search(r"python3 run\.py trade cancel [\w ]+ (--dry-run|--yes)$|trade cancel abc12345$",
+                             command.text), command
+        assert "DELETE" not in command.text.upper().replace("--", ""), command
+    for doc in DOCS:
+        text = doc.read_text(encoding="utf-8")
+        assert not re.search(r"status=WORKING|--status WORKING\b", text), f"{doc.name} lists WORKING orders only"
+    reference = (ROOT / "references" / "cancel-order.md").read_text(encoding="utf-8")
+    client_api = reference.split("## Client API (for developers; never cancel this way on a user's behalf)")[1]
+    assert "Client().delete(" in client_api
+    assert "Client().delete(" not in reference.split("## Client API")[0]

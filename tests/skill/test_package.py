@@ -28,6 +28,8 @@ def test_archive_holds_the_skill_under_its_name_and_leaves_tests_caches_and_data
     assert f"{SKILL_NAME}/scripts/_http.py" in names
     assert f"{SKILL_NAME}/scripts/broker/data/instruments.csv" in names
     assert f"{SKILL_NAME}/NOTICE" in names
+    assert f"{SKILL_NAME}/run.py" in names  # the launcher, and the pyproject.toml it reads the dependencies from
+    assert f"{SKILL_NAME}/pyproject.toml" in names
     assert all(name.startswith(f"{SKILL_NAME}/") for name in names)
     for unwanted in ("/tests/", "__pycache__", ".db", "cassettes", "/evals/", ".venv", "/bench/"):
         assert not [name for name in names if unwanted in name], unwanted
