@@ -12,7 +12,6 @@ import hashlib
 import os
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -28,6 +27,8 @@ def ensure_environment() -> None:
     if PYTHON.exists() and STAMP.exists() and STAMP.read_text().strip() == wanted:
         return
     if not PYTHON.exists():
+        import venv  # only on first use: the main job's start-up does not pay for it
+
         print("Creating .venv ...", file=sys.stderr)
         venv.EnvBuilder(with_pip=True).create(VENV)
     print("Installing the project and its development tools into .venv ...", file=sys.stderr)
@@ -38,7 +39,11 @@ def ensure_environment() -> None:
 
 def run_main_job(extra: list[str]) -> int:
     """The main job: a chat with the assistant about a demo account on the embedded paper broker."""
-    return subprocess.call([str(PYTHON), "-m", "scripts.chat", *extra], cwd=ROOT)
+    command = [str(PYTHON), "-m", "scripts.chat", *extra]
+    if os.name == "posix":  # become the chat: its exit status, signals and terminal are the user's directly
+        os.chdir(ROOT)
+        os.execv(command[0], command)
+    return subprocess.call(command, cwd=ROOT)
 
 
 def run_tests(extra: list[str]) -> int:

@@ -69,20 +69,27 @@ class DemoBroker:
 
     def wait_until_serving(self) -> None:
         """Block until the broker answers /healthz; BrokerExitedError if it ended first (a database it cannot
-        open: its own words are on stderr)."""
-        import httpx
+        open: its own words are on stderr). The socket is already listening, so one request simply waits in its
+        backlog until the broker accepts it; a broker that dies resets it at once, and the loop says so."""
+        import http.client
 
         deadline = time.monotonic() + BROKER_START_SECONDS
+        host, port = self.url.removeprefix("http://").rsplit(":", 1)
         while self.process is not None:
             if self.process.poll() is not None:
                 raise BrokerExitedError(f"the paper broker exited with status {self.process.returncode}")
+            connection = http.client.HTTPConnection(host, int(port), timeout=1.0)
             try:
-                httpx.get(f"{self.url}/healthz", timeout=0.5)
-                return
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise BrokerExitedError("the paper broker did not start") from None
-                time.sleep(0.01)
+                connection.request("GET", "/healthz")
+                if connection.getresponse().status == 200:
+                    return
+            except OSError:  # refused, reset, or not served within the second: look again
+                pass
+            finally:
+                connection.close()
+            if time.monotonic() > deadline:
+                raise BrokerExitedError("the paper broker did not start")
+            time.sleep(0.01)
 
 
 class BrokerExitedError(RuntimeError):
@@ -210,19 +217,21 @@ def main(argv: list[str] | None = None) -> int:
         from .audit import AuditLog
 
         read_only = args.read_only or read_only_from_env()
-        try:
-            broker.wait_until_serving()
-        except BrokerExitedError as error:
-            print(f"chat: {error}", file=sys.stderr)
-            return 1
-        if broker.process is None:  # a child broker says where it serves itself
-            print(f"Paper broker (demo account) at {broker.url}, database {args.db}", file=sys.stderr)
         options = {name: value for name, value in (("model", args.model), ("timeout", args.timeout))
                    if value is not None and engine == "claude"}
         # One session per run; the demo broker's token is made here, so the log is told to keep it out.
         audit = AuditLog.from_env(face="chat", secrets=[broker.token])
         with Client(base_url=broker.url, token=broker.token) as client:
+            # Everything that sends no request is done while the broker starts; then wait for it.
             assistant = Assistant(client, engine=engine, read_only=read_only, audit=audit, **options)
+            assistant.prepare()
+            try:
+                broker.wait_until_serving()
+            except BrokerExitedError as error:
+                print(f"chat: {error}", file=sys.stderr)
+                return 1
+            if broker.process is None:  # a child broker says where it serves itself
+                print(f"Paper broker (demo account) at {broker.url}, database {args.db}", file=sys.stderr)
             if sys.stdin.isatty():
                 interactive(assistant, engine)
             else:

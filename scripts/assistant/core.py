@@ -121,6 +121,13 @@ class Assistant:
 
         return default_model()
 
+    def prepare(self) -> None:
+        """Do the engine's one-time work of reading words (word lists, converters, patterns) now rather than in
+        the first turn; sends no request, so a chat can call it while its broker is still starting."""
+        prepare = getattr(self.engine, "prepare", None)  # optional in the Engine protocol
+        if prepare is not None:
+            prepare()
+
     def send(self, text: str) -> Reply:
         return self._turn(text, None)
 

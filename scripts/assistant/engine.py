@@ -44,3 +44,6 @@ class Engine(Protocol):
     def replied(self, text: str) -> None:
         """The reply as the user read it (the preview appended, a false claim corrected), to remember."""
         ...
+
+    # Optional: `prepare()`, the engine's one-time work before the first message, without any request
+    # (`Assistant.prepare` calls it when the engine has it).

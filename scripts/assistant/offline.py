@@ -48,6 +48,12 @@ class OfflineEngine:
         self.tools = tools
         self.context = Context()
 
+    def prepare(self) -> None:
+        """Build the lexicon's patterns and the traditional-to-simplified converter by reading two requests
+        (no order is named, no tool is called): the first real message then costs what every later one does."""
+        for text in ("把茅台那笔买单撤了", "撤銷全部委託"):
+            read_request(fold(text), (), (), has_list=False, batch=False)
+
     def respond(self, text: str, reply: ReplyClass) -> EngineAnswer:
         before, self.context = self.context, Context()
         pending = self.tools.gate.pending
