@@ -23,16 +23,18 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:  # imported in main(), once the broker is starting beside (see demo_broker)
     from .assistant import Assistant, Reply
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKER_START_SECONDS = 30.0
+STARTING_CODES = {"NETWORK_ERROR"}  # what the Client says of a broker that is not serving yet
+T = TypeVar("T")
 
 
 def default_db() -> Path:
@@ -67,29 +69,24 @@ class DemoBroker:
     token: str
     process: subprocess.Popen[bytes] | None = None
 
-    def wait_until_serving(self) -> None:
-        """Block until the broker answers /healthz; BrokerExitedError if it ended first (a database it cannot
-        open: its own words are on stderr). The socket is already listening, so one request simply waits in its
-        backlog until the broker accepts it; a broker that dies resets it at once, and the loop says so."""
-        import http.client
+    def first_answer(self, first_request: Callable[[], T]) -> T:
+        """The answer to the session's first request, sent while the broker may still be starting: the socket is
+        already listening, so the request waits in its backlog until the broker accepts it (no separate probe
+        pays the broker's first-request costs). BrokerExitedError if the broker ended (a database it cannot
+        open: its own words are on stderr) or did not serve within BROKER_START_SECONDS."""
+        from ._http import ApiError
 
         deadline = time.monotonic() + BROKER_START_SECONDS
-        host, port = self.url.removeprefix("http://").rsplit(":", 1)
-        while self.process is not None:
-            if self.process.poll() is not None:
-                raise BrokerExitedError(f"the paper broker exited with status {self.process.returncode}")
-            connection = http.client.HTTPConnection(host, int(port), timeout=1.0)
+        while True:
             try:
-                connection.request("GET", "/healthz")
-                if connection.getresponse().status == 200:
-                    return
-            except OSError:  # refused, reset, or not served within the second: look again
-                pass
-            finally:
-                connection.close()
-            if time.monotonic() > deadline:
-                raise BrokerExitedError("the paper broker did not start")
-            time.sleep(0.01)
+                return first_request()
+            except ApiError as error:
+                if self.process is None or error.code not in STARTING_CODES:
+                    raise
+                if self.process.poll() is not None:
+                    raise BrokerExitedError(f"the paper broker exited with status {self.process.returncode}") from None
+                if time.monotonic() > deadline:
+                    raise BrokerExitedError("the paper broker did not start") from None
 
 
 class BrokerExitedError(RuntimeError):
@@ -212,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Engine: {engine}" + ("" if engine == "claude" else " (set ANTHROPIC_API_KEY to talk to Claude)"),
           file=sys.stderr)
     with demo_broker(args.db, args.fresh) as broker:
-        from ._http import Client, read_only_from_env  # loaded while the broker starts (see demo_broker)
+        from ._http import ApiError, Client, read_only_from_env  # loaded while the broker starts
         from .assistant import Assistant
         from .audit import AuditLog
 
@@ -225,11 +222,13 @@ def main(argv: list[str] | None = None) -> int:
             # Everything that sends no request is done while the broker starts; then wait for it.
             assistant = Assistant(client, engine=engine, read_only=read_only, audit=audit, **options)
             assistant.prepare()
-            try:
-                broker.wait_until_serving()
+            try:  # the banner's question (the account's kind) is the first request: it waits for the broker
+                broker.first_answer(assistant.tools.environment)
             except BrokerExitedError as error:
                 print(f"chat: {error}", file=sys.stderr)
                 return 1
+            except ApiError:
+                pass  # the banner says 账户类型未知; the conversation's own requests will say what is wrong
             if broker.process is None:  # a child broker says where it serves itself
                 print(f"Paper broker (demo account) at {broker.url}, database {args.db}", file=sys.stderr)
             if sys.stdin.isatty():
