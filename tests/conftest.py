@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -10,6 +11,8 @@ import httpx
 import pytest
 
 from scripts.broker import BrokerSettings, running_broker
+
+USERS_AUDIT_KEY = pytest.StashKey["tuple[str, float, int] | None"]()
 
 TEST_TOKEN = "test-token-acc-default"
 OTHER_TOKEN = "test-token-acc-other"
@@ -34,6 +37,28 @@ BASE_WORLD: dict[str, Any] = {
          "state": "FILLED"},
     ],
 }
+
+
+def _users_audit_file() -> tuple[str, float, int] | None:
+    """The user's own audit file as a subprocess without TRADING_AUDIT_LOG would find it: (path, mtime, size)."""
+    from scripts.audit import default_path
+
+    path = default_path({key: value for key, value in os.environ.items() if key != "TRADING_AUDIT_LOG"})
+    return (str(path), path.stat().st_mtime, path.stat().st_size) if path.exists() else None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[USERS_AUDIT_KEY] = _users_audit_file()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """No test may write to the user's audit file (a subprocess started with an environment of its own and no
+    TRADING_AUDIT_LOG would): the run fails if the file changed while it ran."""
+    before, after = session.config.stash.get(USERS_AUDIT_KEY, None), _users_audit_file()
+    if after is not None and after != before:
+        print(f"\nFAILED: the test run wrote to the user's audit file {after[0]}: give each subprocess "
+              "TRADING_AUDIT_LOG (tests/conftest.py's audit_file)", file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session", autouse=True)

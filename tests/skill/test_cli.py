@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,8 +21,10 @@ def cli(*args: str, hide: tuple[str, ...] = (), **env: str) -> subprocess.Comple
     """Run the console script's main with some packages made unimportable (as if not installed)."""
     code = (f"import sys; sys.modules.update(dict.fromkeys({list(hide)!r})); "
             f"from scripts.cli import main; sys.exit(main({list(args)!r}))")
+    # An environment of its own (a bare machine), with the session's audit file rather than the user's.
+    bare = {"PATH": "/usr/bin:/bin", "TRADING_AUDIT_LOG": os.environ["TRADING_AUDIT_LOG"]}
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          check=False, env={"PATH": "/usr/bin:/bin", **env})
+                          check=False, env={**bare, **env})
 
 
 def test_version_and_help_name_every_subcommand() -> None:
@@ -78,7 +81,8 @@ def test_the_broker_needs_only_its_own_extra(tmp_path: Path) -> None:
     code = (f"import sys; sys.modules.update(dict.fromkeys({others!r})); from scripts.cli import main; "
             f"sys.exit(main(['broker', '--demo', '--port', '{port}', '--db', {str(tmp_path / 'demo.db')!r}]))")
     broker = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stderr=subprocess.PIPE, text=True,
-                              env={"PATH": "/usr/bin:/bin", "TRADING_API_TOKEN": TEST_TOKEN})
+                              env={"PATH": "/usr/bin:/bin", "TRADING_API_TOKEN": TEST_TOKEN,
+                                   "TRADING_AUDIT_LOG": os.environ["TRADING_AUDIT_LOG"]})
     try:
         deadline = time.monotonic() + 30
         while True:

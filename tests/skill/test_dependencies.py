@@ -8,6 +8,7 @@ Also: each extra of pyproject.toml names the packages the console script checks 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -72,7 +73,8 @@ sys.exit(status)
 
 
 def run_with_core_only(broker_url: str, *args: str) -> tuple[subprocess.CompletedProcess[str], dict]:
-    env = {"TRADING_API_URL": broker_url, "TRADING_API_TOKEN": TEST_TOKEN, "PATH": "/usr/bin:/bin"}
+    env = {"TRADING_API_URL": broker_url, "TRADING_API_TOKEN": TEST_TOKEN, "PATH": "/usr/bin:/bin",
+           "TRADING_AUDIT_LOG": os.environ["TRADING_AUDIT_LOG"]}  # the session's file, not the user's
     result = subprocess.run([sys.executable, "-c", BLOCKER, json.dumps(CORE), *args], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60, check=False)
     report = json.loads(result.stderr.strip().splitlines()[-1]) if result.stderr.strip() else {}
