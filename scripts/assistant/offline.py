@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..messages import render, render_error
+from ..orders import cancels_reopen_at, price_change
 from .clues import Clues
 from .conversation import Context, positions_from_numbers, with_context
 from .engine import EngineAnswer
@@ -360,7 +361,7 @@ class OfflineEngine:
                 continue
             quote = result.content
             name = next((o["name"] for o in orders if o["symbol"] == symbol), None) or self._name_of(symbol)
-            parts.append(render("quote", quote=quote, stock=name, change=_change(quote)))
+            parts.append(render("quote", quote=quote, stock=name, change=price_change(quote)))
         return "\n".join(parts)
 
     def _symbol_of(self, name: str) -> list[str]:
@@ -405,32 +406,8 @@ class OfflineEngine:
         return "\n".join(parts)
 
 
-def cancels_reopen_at(market: dict[str, Any]) -> str | None:
-    """When cancels are accepted again, from the market status (same form as its `now`); None while they are.
-
-    The exchanges refuse cancels in the opening auction from 9:20 until the continuous session at 9:30, and in the
-    closing auction 14:57-15:00.
-    """
-    if market["accepts_cancels"]:
-        return None
-    now = str(market["now"])
-    reopens = "15:00" if market["phase"] == "CLOSING_AUCTION" else "09:30"
-    return f"{now[:11]}{reopens}:00{now[-6:]}"
-
-
 def _named(order: Order, names: tuple[str, ...]) -> bool:
     return any(name and name in fold(order.get("name") or "") for name in names)
-
-
-def _change(quote: dict[str, Any]) -> str:
-    """"涨 1.25 元（+0.69%）", "跌 …", "与昨收持平" — against the previous close."""
-    last, prev = Decimal(str(quote["last"])), Decimal(str(quote["prev_close"]))
-    delta = last - prev
-    if delta == 0 or prev == 0:
-        return "与昨收持平"
-    percent = (delta / prev * 100).quantize(Decimal("0.01"))
-    word = "涨" if delta > 0 else "跌"
-    return f"{word} {abs(delta):.2f} 元（{'+' if delta > 0 else ''}{percent}%）"
 
 
 def _distinct_failures(results: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from ..messages import render, render_error
 from ..models import OPEN_STATES
 from ..orders import (
     UnknownOrderIdError,
-    cancel_by_ids,
+    cancel_with_messages,
     expand_order_id,
     order_detail,
     order_summary,
@@ -400,24 +400,6 @@ class ToolBox:
 def api_error_content(error: ApiError, order: dict[str, Any] | None = None) -> dict[str, Any]:
     body = error.as_dict()
     return {"error": {**body, "user_message": render_error(body, order=order)}}
-
-
-def cancel_with_messages(client: Client, order_ids: list[str]) -> list[dict[str, Any]]:
-    """`cancel_by_ids`, each result with the order summary and, for a failure, the user's sentence
-    (followed by the order's real state when the outcome was unclear)."""
-    results = []
-    for outcome in cancel_by_ids(client, order_ids):
-        if outcome["ok"]:
-            results.append({"order_id": outcome["order_id"], "ok": True, "order": order_summary(outcome["order"])})
-            continue
-        error, now = outcome["error"], outcome["order_now"]
-        message = render_error({**error, "details": error.get("details") or {}}, order=now)
-        if now is not None:
-            message += "\n" + render("order_now", order=now)
-        results.append({"order_id": outcome["order_id"], "ok": False, "code": error["code"],
-                        "recovery_hint": error["recovery_hint"], "details": error.get("details") or {},
-                        "order_now": order_summary(now) if now else None, "message": message})
-    return results
 
 
 def bounded(value: str, limit: int = MAX_ECHO) -> str:

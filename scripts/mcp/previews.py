@@ -15,7 +15,7 @@ from .._http import ApiError, Client
 from ..audit import AuditLog, cancel_outcome, order_facts
 from ..messages import render, render_error
 from ..models import OPEN_STATES
-from ..orders import UnknownOrderIdError, cancel_by_ids, expand_order_id, order_summary, would_release
+from ..orders import UnknownOrderIdError, cancel_with_messages, expand_order_id, order_summary, would_release
 
 MAX_ORDERS = 50  # one preview never names more orders than a person can check (the assistant's own bound)
 # The fields a person checks in a preview: if any of them moved between the preview and the cancel, the yes was
@@ -139,22 +139,8 @@ def cancel_and_report(client: Client, order_ids: list[str], audit: AuditLog) -> 
     order, never by another cancel); the user's text and the structured outcome, with what was released. The
     audit trail gets the request before it is sent and the outcome after."""
     audit.record("cancel_request", order_ids=list(order_ids))
-    outcomes = list(cancel_by_ids(client, order_ids))
-    audit.record("cancel_outcome", **cancel_outcome(outcomes))
-    results: list[dict[str, Any]] = []
-    for outcome in outcomes:
-        if outcome["ok"]:
-            order = outcome["order"]
-            results.append({"order_id": outcome["order_id"], "ok": True,
-                            "order": {**order_summary(order), "released": order["released"]}})
-            continue
-        error, now = outcome["error"], outcome["order_now"]
-        message = render_error({**error, "details": error.get("details") or {}}, order=now)
-        if now is not None:
-            message += "\n" + render("order_now", order=now)
-        results.append({"order_id": outcome["order_id"], "ok": False, "code": error["code"],
-                        "recovery_hint": error["recovery_hint"], "details": error.get("details") or {},
-                        "order_now": order_summary(now) if now else None, "message": message})
+    results = cancel_with_messages(client, order_ids)
+    audit.record("cancel_outcome", **cancel_outcome(results))
     released_cash = sum((Decimal(str(r["order"]["released"]["cash"])) for r in results if r["ok"]), Decimal("0"))
     released_qty = sum(int(r["order"]["released"]["qty"]) for r in results if r["ok"])
     try:

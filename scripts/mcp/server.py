@@ -51,7 +51,7 @@ from pydantic import BaseModel, Field
 from .._http import READ_ONLY_ENV, ApiError, Client, read_only_from_env
 from ..audit import AuditLog
 from ..messages import render
-from ..orders import order_detail, order_summary
+from ..orders import cancels_reopen_at, order_detail, order_summary, price_change
 from .approvals import DEFAULT_TTL_SECONDS, Approval, ApprovalDesk
 from .previews import (
     PreviewError,
@@ -215,7 +215,8 @@ async def get_quote(ctx: Context, symbol: Annotated[str, Field(pattern=r"^\d{6}$
     def read(client: Client) -> CallToolResult:
         quote = client.quote(symbol).model_dump(mode="json")
         names = [info.name for info in client.instruments(symbol).instruments if info.symbol == symbol]
-        return result(render("quote", quote=quote, stock=names[0] if names else symbol, change=change(quote)), quote)
+        stock = names[0] if names else symbol
+        return result(render("quote", quote=quote, stock=stock, change=price_change(quote)), quote)
 
     return await run_read(ctx, read)
 
@@ -396,30 +397,6 @@ def can_elicit_form(ctx: Context) -> bool:
     capabilities = ctx.client_capabilities
     elicitation = capabilities.elicitation if capabilities is not None else None
     return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
-
-
-# --- small helpers ---------------------------------------------------------------------------------------------
-
-
-def change(quote: dict[str, Any]) -> str:
-    """"涨 1.25 元（+0.69%）", "跌 …", "与昨收持平" — against the previous close."""
-    from decimal import Decimal
-
-    last, prev = Decimal(str(quote["last"])), Decimal(str(quote["prev_close"]))
-    delta = last - prev
-    if delta == 0 or prev == 0:
-        return "与昨收持平"
-    percent = (delta / prev * 100).quantize(Decimal("0.01"))
-    return f"{'涨' if delta > 0 else '跌'} {abs(delta):.2f} 元（{percent:+}%）"
-
-
-def cancels_reopen_at(market: dict[str, Any]) -> str | None:
-    """When cancels are accepted again (same form as `now`); None while they are."""
-    if market["accepts_cancels"]:
-        return None
-    now = str(market["now"])
-    reopens = "15:00" if market["phase"] == "CLOSING_AUCTION" else "09:30"
-    return f"{now[:11]}{reopens}:00{now[-6:]}"
 
 
 # --- the server ---------------------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._http import ApiError, Client
+from ..messages import render, render_error
+from .views import order_summary
 
 if TYPE_CHECKING:
     from ..models import ErrorBody  # only named: importing pydantic would slow every command's cold start
@@ -60,3 +62,22 @@ def _query(client: Client, order_id: str) -> dict[str, Any] | None:
         return client.order(order_id).model_dump(mode="json")
     except ApiError:
         return None
+
+
+def cancel_with_messages(client: Client, order_ids: list[str]) -> list[dict[str, Any]]:
+    """`cancel_by_ids`, each result with the order summary (with `released`) and, for a failure, the user's
+    sentence (followed by the order's real state when the outcome was unclear): what the assistant's tools and
+    the MCP server report."""
+    results = []
+    for outcome in cancel_by_ids(client, order_ids):
+        if outcome["ok"]:
+            results.append({"order_id": outcome["order_id"], "ok": True, "order": order_summary(outcome["order"])})
+            continue
+        error, now = outcome["error"], outcome["order_now"]
+        message = render_error({**error, "details": error.get("details") or {}}, order=now)
+        if now is not None:
+            message += "\n" + render("order_now", order=now)
+        results.append({"order_id": outcome["order_id"], "ok": False, "code": error["code"],
+                        "recovery_hint": error["recovery_hint"], "details": error.get("details") or {},
+                        "order_now": order_summary(now) if now else None, "message": message})
+    return results

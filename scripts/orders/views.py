@@ -5,6 +5,7 @@ Shared by the command line (`scripts.trade`) and the assistant's tools, so both 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from ..messages import state_label
@@ -35,3 +36,22 @@ def would_release(order: dict[str, Any]) -> dict[str, Any]:
     if order["side"] == "BUY":
         return {"cash": order["frozen_cash"], "qty": 0}
     return {"cash": "0.00", "qty": order["remaining_qty"]}
+
+
+def price_change(quote: dict[str, Any]) -> dict[str, Decimal]:
+    """The last price against the previous close: `delta` in 元 and `percent` (two places); zero for a quote
+    with no previous close. quote.j2 says it in words."""
+    last, prev = Decimal(str(quote["last"])), Decimal(str(quote["prev_close"]))
+    if prev == 0:
+        return {"delta": Decimal("0"), "percent": Decimal("0")}
+    delta = last - prev
+    return {"delta": delta, "percent": (delta / prev * 100).quantize(Decimal("0.01"))}
+
+
+def cancels_reopen_at(market: dict[str, Any]) -> str | None:
+    """When cancels are accepted again (an ISO time of the same day and offset as `now`); None while they are."""
+    if market["accepts_cancels"]:
+        return None
+    now = str(market["now"])
+    reopens = "15:00" if market["phase"] == "CLOSING_AUCTION" else "09:30"
+    return f"{now[:11]}{reopens}:00{now[-6:]}"

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from scripts.assistant.offline import cancels_reopen_at
 from scripts.messages import has_template, render, render_error
 from scripts.models import CLIENT_ERROR_CATALOGUE, ERROR_CATALOGUE
+from scripts.orders import cancels_reopen_at
 
 ORDER: dict[str, Any] = {
     "order_id": "ord_accdefault_abc12345", "symbol": "600519", "name": "贵州茅台", "side": "BUY", "type": "LIMIT",
