@@ -24,7 +24,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -61,13 +60,15 @@ def choose_engine(requested: str | None) -> str:
     return "claude" if os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_BASE_URL") else "offline"
 
 
-@dataclass
 class DemoBroker:
-    """The chat's paper broker: where it answers, its token, and (POSIX) the child process serving it."""
+    """The chat's paper broker: where it answers, its token, and (POSIX) the child process serving it.
 
-    url: str
-    token: str
-    process: subprocess.Popen[bytes] | None = None
+    A plain class, not a dataclass: everything this module imports is paid before the broker is spawned."""
+
+    def __init__(self, url: str, token: str, process: subprocess.Popen[bytes] | None = None) -> None:
+        self.url = url
+        self.token = token
+        self.process = process
 
     def first_answer(self, first_request: Callable[[], T]) -> T:
         """The answer to the session's first request, sent while the broker may still be starting: the socket is
@@ -209,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Engine: {engine}" + ("" if engine == "claude" else " (set ANTHROPIC_API_KEY to talk to Claude)"),
           file=sys.stderr)
     with demo_broker(args.db, args.fresh) as broker:
+        from ._startup import import_httpx_without_its_cli
+
+        import_httpx_without_its_cli()  # the chat never uses httpx's own command-line tool
         from ._http import ApiError, Client, read_only_from_env  # loaded while the broker starts
         from .assistant import Assistant
         from .audit import AuditLog

@@ -26,17 +26,10 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ._startup import import_httpx_without_its_cli
+
 if "httpx" not in sys.modules:
-    # Start-up time is the command line's business, so its one trick lives here, not in the library: httpx imports
-    # its optional command-line tool (rich, click: ~60 ms) whenever those are installed, and the skill installs
-    # rich. Every command is a fresh process that never uses that tool, so the import is skipped (httpx falls
-    # back to its own stub `httpx.main`); the entry is removed at once, so a later `import httpx._main` works.
-    sys.modules["httpx._main"] = None  # type: ignore[assignment]
-    try:
-        import httpx  # noqa: F401
-    finally:
-        if sys.modules.get("httpx._main", False) is None:
-            del sys.modules["httpx._main"]
+    import_httpx_without_its_cli()  # before the Client imports httpx: a command never uses httpx's own tool
 
 from ._http import READ_ONLY_ENV, ApiError, Client, read_only_from_env
 from .audit import AUDIT_ENV, AuditLog, cancel_outcome, configured_path, order_facts, read_entries

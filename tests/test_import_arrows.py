@@ -13,6 +13,7 @@ SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 ALLOWED: dict[str, set[str]] = {
     "__init__": {"_version"},
     "_version": set(),
+    "_startup": set(),  # start-up helpers of the command-line faces (a leaf)
     "models": set(),
     "messages": set(),
     "audit": set(),
@@ -20,9 +21,9 @@ ALLOWED: dict[str, set[str]] = {
     "orders": {"_http", "models", "messages"},
     "assistant": {"_http", "models", "messages", "orders", "audit"},
     "broker": {"models"},
-    "trade": {"_http", "models", "messages", "orders", "audit"},
+    "trade": {"_http", "models", "messages", "orders", "audit", "_startup"},
     "evals": {"_http", "models", "messages", "assistant", "broker", "audit"},
-    "chat": {"_http", "models", "messages", "assistant", "broker", "audit"},  # a composition root
+    "chat": {"_http", "models", "messages", "assistant", "broker", "audit", "_startup"},  # a composition root
     "mcp": {"_http", "models", "messages", "orders", "audit"},  # the MCP server: the same road as the command line
     # the console script `a-share-orders`: a composition root that dispatches to each part's command line
     "cli": {"_version", "chat", "trade", "broker", "mcp", "evals"},

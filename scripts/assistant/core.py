@@ -6,10 +6,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .. import messages
 from .._http import Client
 from ..audit import AuditLog, order_facts
 from ..messages import render
-from .confirmation import AnswerKind
+from .confirmation import AnswerKind, read_answer
 from .engine import Engine, EngineAnswer
 from .gate import ConfirmationGate, DropReason, PendingCancel
 from .replies import classify_reply
@@ -17,6 +18,9 @@ from .tools import ToolBox
 from .truthful import claims_a_cancel, without_other_orders
 
 logger = logging.getLogger(__name__)
+# An order summary as a preview shows it, for `prepare` to read one answer with.
+READ_ANSWER_SAMPLE = {"order_id": "ord_sample01", "symbol": "600519", "name": "贵州茅台", "side": "BUY", "qty": 100,
+                      "remaining_qty": 100, "limit_price": "1675.00"}
 
 Question = Literal["confirm", "choose"]
 
@@ -122,11 +126,14 @@ class Assistant:
         return default_model()
 
     def prepare(self) -> None:
-        """Do the engine's one-time work of reading words (word lists, converters, patterns) now rather than in
-        the first turn; sends no request, so a chat can call it while its broker is still starting."""
+        """Do the one-time work of a first turn now: the engine's reading of words (word lists, converters,
+        patterns), the gate's and the first replies' templates. Sends no request, so a chat can call it while
+        its broker is still starting."""
         prepare = getattr(self.engine, "prepare", None)  # optional in the Engine protocol
         if prepare is not None:
             prepare()
+        read_answer("确认撤单吗？", [READ_ANSWER_SAMPLE])  # the gate reads every message: its patterns too
+        messages.prepare()
 
     def send(self, text: str) -> Reply:
         return self._turn(text, None)

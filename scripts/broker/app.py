@@ -14,9 +14,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from ..models import ErrorBody
 from . import demo
 from .clock import MarketClock, parse_ts
 from .errors import BrokerError
@@ -152,7 +154,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-    schema.setdefault("components", {})["securitySchemes"] = {
+    components = schema.setdefault("components", {})
+    # The one schema every documented error refers to (routes.ERROR_CONTENT), as FastAPI itself renders a
+    # response model: from a document of one route that declares it.
+    components["schemas"] = dict(sorted({**components.get("schemas", {}), "ErrorBody": _error_body_schema()}.items()))
+    components["securitySchemes"] = {
         "bearer": {"type": "http", "scheme": "bearer", "description": "TRADING_API_TOKEN"}}
     for path, operations in schema["paths"].items():
         for operation in operations.values():
@@ -162,3 +168,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 response.setdefault("headers", {})["X-Request-Id"] = {"required": True, "schema": {"type": "string"}}
     app.openapi_schema = schema
     return schema
+
+
+def _error_body_schema() -> dict[str, Any]:
+    route = APIRoute("/error", lambda: None, responses={400: {"model": ErrorBody}})
+    return get_openapi(title="", version="", routes=[route])["components"]["schemas"]["ErrorBody"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import unicodedata
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -12,6 +13,7 @@ from pathlib import Path
 from ..models import Board, Exchange
 
 DATA_DIR = Path(__file__).with_name("data")
+COLUMNS = ("stock_code", "short_name", "exchange", "list_date")  # instruments.csv, in this order
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,17 +56,40 @@ def normalize_symbol(text: str) -> str:
     return folded
 
 
+class InstrumentTable(Mapping[str, InstrumentInfo]):
+    """Listed instruments by symbol, each row parsed on first use: an answer naming five holdings reads five
+    of the file's 5,500 rows, not all of them (a search, which needs every name, reads them all once)."""
+
+    def __init__(self, text: str) -> None:
+        lines = text.splitlines()
+        if lines[:1] != [",".join(COLUMNS)]:
+            raise ValueError(f"instruments.csv: expected the columns {COLUMNS}, found {lines[:1]}")
+        # The code is a row's first six characters; a row whose last field (the listing date) is empty is
+        # delisted or never traded: left out.
+        self._rows = {line[:6]: line for line in lines[1:] if line and not line.endswith(",")}
+        self._parsed: dict[str, InstrumentInfo] = {}
+
+    def __getitem__(self, symbol: str) -> InstrumentInfo:
+        info = self._parsed.get(symbol)
+        if info is None:
+            row = next(csv.reader([self._rows[symbol]]))  # KeyError for an unknown symbol, as a dict would
+            info = self._parsed[symbol] = InstrumentInfo(symbol, row[1], row[2], board_of(symbol))  # type: ignore[arg-type]
+        return info
+
+    def __contains__(self, symbol: object) -> bool:
+        return symbol in self._rows
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
 @cache
-def instruments() -> dict[str, InstrumentInfo]:
+def instruments() -> InstrumentTable:
     """Listed instruments by symbol; codes with no listing date (delisted or never traded) are left out."""
-    table: dict[str, InstrumentInfo] = {}
-    with (DATA_DIR / "instruments.csv").open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            if not row["list_date"]:
-                continue
-            symbol = row["stock_code"]
-            table[symbol] = InstrumentInfo(symbol, row["short_name"], row["exchange"], board_of(symbol))  # type: ignore[arg-type]
-    return table
+    return InstrumentTable((DATA_DIR / "instruments.csv").read_text(encoding="utf-8"))
 
 
 @cache

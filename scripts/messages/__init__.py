@@ -140,6 +140,19 @@ def environment() -> jinja2.Environment:
     return env
 
 
+# What most first replies render (counted over the first messages of every suite in evals/): compiled by
+# `prepare` while a chat waits for its broker, so the first answer does not wait for Jinja.
+FIRST_REPLY_TEMPLATES = ("_macros", "preview", "no_candidates", "candidates", "order_list", "order_detail",
+                         "count_mismatch", "unsupported", "account", "positions", "quote")
+
+
+def prepare() -> None:
+    """Import Jinja and compile the templates most first replies use (the rest compile on first use)."""
+    env = environment()
+    for name in FIRST_REPLY_TEMPLATES:
+        env.get_template(f"{name}.j2")
+
+
 def render(name: str, **context: Any) -> str:
     """Render `name.j2` (e.g. `preview`, `errors/ORDER_NOT_FOUND`) with its context, stripped."""
     return environment().get_template(f"{name}.j2").render(**context).strip()
