@@ -31,7 +31,8 @@ from .store import ORDER_RECORD_COLUMNS, Store
 # A stored time already in the wire's one form (`clock.format_ts`) goes out as it is.
 _WIRE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}\+08:00")
 _CACHED_VALUES = 4096  # prices, fees and frozen amounts repeat across a page and across requests
-FINISHED_KEPT = 20_000  # finished orders' JSON kept (a few MB at most); the longest unused goes first
+# Finished orders' JSON kept, ~2.5 KB each with its record (~50 MB at most); the longest unused goes first.
+FINISHED_KEPT = 20_000
 _STATE = ORDER_RECORD_COLUMNS.index("state")
 
 

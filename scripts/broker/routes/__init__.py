@@ -64,15 +64,15 @@ class FastRoute(APIRoute):
         async def handler(request: Request) -> Response:
             if request.app.dependency_overrides:
                 return await full(request)  # overridden dependencies are FastAPI's to solve
-            trading: Trading = request.app.state.trading
-            granted = await granted_accounts(request, trading)
             query: Mapping[str, Any] | None = {}
             if read_query is not None:
-                query = read_query(request)
+                query = read_query(request)  # reads only: the token is checked first either way
             elif request.scope.get("query_string"):
                 query = None  # a query the route does not declare: FastAPI ignores it, and so does its handler
             if query is None:
                 return await full(request)
+            trading: Trading = request.app.state.trading
+            granted = await granted_accounts(request, trading)
             return await run_in_threadpool(endpoint, **request.path_params, request=request, trading=trading,
                                            granted=granted, **query)
 

@@ -167,7 +167,7 @@ def cancel_orders(
     trading: TradingDep,
     granted: GrantedDep,
     order_ids: Annotated[str | None, Query(description="Comma list of the orders to cancel (and only those)")] = None,
-    symbol: Annotated[str | None, Query(max_length=16)] = None,
+    symbol: Annotated[str | None, Query(max_length=SYMBOL_MAX)] = None,
     side: Side | None = None,
 ) -> Response:
     note_for_log(request, account_id=account_id)
