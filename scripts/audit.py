@@ -77,7 +77,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 try:  # POSIX: an advisory lock around each append; Windows appends without it
     import fcntl
@@ -85,7 +85,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 __all__ = ["AUDIT_ENV", "AuditLog", "AuditProblem", "AuditRead", "cancel_outcome", "default_path", "new_session_id",
-           "order_facts", "read_entries"]
+           "order_facts", "read_entries", "user_folder"]
 
 AUDIT_ENV = "TRADING_AUDIT_LOG"
 OFF_WORDS = frozenset({"off", "none", "0", "false", "no", "disabled"})
@@ -113,8 +113,11 @@ def new_session_id() -> str:
     return f"s_{_secrets.token_hex(6)}"
 
 
-def default_path(environ: Mapping[str, str] | None = None, platform: str | None = None) -> Path:
-    """`a-share-orders/audit.jsonl` in the user's data directory for this platform."""
+def user_folder(kind: Literal["data", "state"], environ: Mapping[str, str] | None = None,
+                platform: str | None = None) -> Path:
+    """This project's folder for the user's `kind` of files on this platform: under XDG_DATA_HOME or
+    XDG_STATE_HOME (a relative one is ignored, as the XDG spec says), else ~/.local/share or ~/.local/state;
+    LOCALAPPDATA on Windows; ~/Library/Application Support on macOS."""
     env = os.environ if environ is None else environ
     platform = platform or sys.platform
     home = Path(env.get("HOME") or Path.home())
@@ -123,9 +126,15 @@ def default_path(environ: Mapping[str, str] | None = None, platform: str | None 
     elif platform == "darwin":
         base = home / "Library" / "Application Support"
     else:
-        xdg = env.get("XDG_DATA_HOME", "")
-        base = Path(xdg) if xdg and Path(xdg).is_absolute() else home / ".local" / "share"
-    return base / APP_DIR / FILE_NAME
+        xdg = env.get(f"XDG_{kind.upper()}_HOME", "")
+        fallback = home / ".local" / {"data": "share", "state": "state"}[kind]
+        base = Path(xdg) if xdg and Path(xdg).is_absolute() else fallback
+    return base / APP_DIR
+
+
+def default_path(environ: Mapping[str, str] | None = None, platform: str | None = None) -> Path:
+    """`a-share-orders/audit.jsonl` in the user's data directory for this platform."""
+    return user_folder("data", environ, platform) / FILE_NAME
 
 
 def configured_path(environ: Mapping[str, str] | None = None) -> Path | None:

@@ -41,12 +41,9 @@ def default_db() -> Path:
     (whose folder may not be writable, and is no place for a user's data) the user's state directory."""
     if (ROOT / "SKILL.md").is_file():
         return ROOT / ".broker" / "demo.db"
-    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    if sys.platform == "win32":
-        state = os.environ.get("LOCALAPPDATA") or state
-    elif sys.platform == "darwin":
-        state = str(Path.home() / "Library" / "Application Support")
-    return Path(state) / "a-share-orders" / "demo.db"
+    from .audit import user_folder  # only from an installed package: a checkout starts without it
+
+    return user_folder("state") / "demo.db"
 
 
 DEFAULT_DB = default_db()

@@ -1,6 +1,6 @@
 """The LLM tool wrapper: tools, the confirmation gate, order resolution, the Claude and offline engines.
 
-    from . import Assistant
+    from scripts.assistant import Assistant  # a_share_orders.assistant when installed
     reply = Assistant(Client(), engine="offline").send("撤掉刚才那单")
 
 It never imports the broker: it reaches the trading API only through `scripts._http.Client`.

@@ -178,13 +178,12 @@ class ToolBox:
         self.audit = AuditLog.off(face="chat")
 
     def audit_record(self, event: str, **fields: Any) -> None:
-        """An audit entry with the account and its kind as the broker said it ("unknown" when it did not)."""
+        """An audit entry with the account and its kind as the broker has said it ("unknown" before any read of
+        the account, or when the broker did not say). Sends nothing: every preview reads the kind, and an entry
+        must not add a request (or, with the broker down, a retry budget) to the turn it records."""
         if not self.audit.enabled:
             return
-        try:
-            environment = self.environment()
-        except ApiError:
-            environment = None
+        environment = self._environment[0] if self._environment is not None else None
         self.audit.bound(account=self.client.account_id,
                          environment=environment or "unknown").record(event, **fields)
 

@@ -4,11 +4,15 @@ shown, what the user answered and how it was read, what was sent and what came b
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
+from scripts._http import Client
+from scripts.assistant import Assistant
+from scripts.audit import AuditLog
 from tests.assistant.offline_worlds import MAOTAI_BUY_RELEASED, SINGLE_MAOTAI, TWO_MAOTAI_BUYS
 from tests.audit.conftest import OfflineChat, entries, events, only
 
@@ -172,3 +176,17 @@ def test_the_claude_engine_leaves_the_same_entries_with_its_own_name(audit_path:
     answer = only(audit_path, "answer")
     assert (answer["words"], answer["kind"], answer["result"]) == ("是的，撤吧", "yes", "confirmed")
     assert only(audit_path, "cancel_outcome")["cancelled"] == [BUY_MAOTAI]
+
+
+def test_an_entry_sends_no_request_of_its_own_even_with_the_broker_down(tmp_path: Path) -> None:
+    # Nothing listens on port 9 of the loopback: a request for the account's kind would spend the Client's
+    # retry budget for a refused connection (seconds) before the entry could be written.
+    path = tmp_path / "audit.jsonl"
+    with Client(base_url="http://127.0.0.1:9", token="unused-token") as client:
+        assistant = Assistant(client, engine="offline", audit=AuditLog(path, face="chat"))
+        started = time.monotonic()
+        assistant.approve()  # nothing pending: one "approval" entry, and no request is needed to say so
+        elapsed = time.monotonic() - started
+    entry = only(path, "approval")
+    assert (entry["result"], entry["environment"]) == ("nothing_pending", "unknown")
+    assert elapsed < 1.0

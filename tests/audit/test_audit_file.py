@@ -17,7 +17,7 @@ import pytest
 
 from scripts._http import Client
 from scripts.assistant import Assistant
-from scripts.audit import AuditLog, configured_path, default_path, read_entries
+from scripts.audit import AuditLog, configured_path, default_path, read_entries, user_folder
 from scripts.broker import BrokerSettings, running_broker
 from tests.assistant.offline_worlds import MAOTAI_BUY_RELEASED, SINGLE_MAOTAI
 from tests.audit.conftest import OfflineChat, entries, events
@@ -41,6 +41,15 @@ Start = Callable[..., OfflineChat]
 def test_the_default_file_is_in_the_users_data_directory(platform: str, environ: dict[str, str],
                                                         expected: str) -> None:
     assert default_path(environ, platform) == Path(expected)
+
+
+@pytest.mark.parametrize(("environ", "expected"), [
+    ({"HOME": "/home/u"}, "/home/u/.local/state/a-share-orders"),
+    ({"HOME": "/home/u", "XDG_STATE_HOME": "/state"}, "/state/a-share-orders"),
+    ({"HOME": "/home/u", "XDG_STATE_HOME": "relative"}, "/home/u/.local/state/a-share-orders"),
+])
+def test_the_state_folder_an_installed_chat_keeps_its_demo_account_in(environ: dict[str, str], expected: str) -> None:
+    assert user_folder("state", environ, "linux") == Path(expected)
 
 
 @pytest.mark.parametrize("setting", ["off", "OFF", " none ", "0", "false", "no", "disabled"])
