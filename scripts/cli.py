@@ -116,6 +116,8 @@ def report_missing(command: str, missing: list[str], extra: str | None) -> int:
     line = (f"{PROG} {command}: missing Python package(s) {', '.join(missing)}; "
             f"install them with: pip install '{requirement}'")
     if command in MACHINE_READ:
+        # Not a template (scripts/messages): it is said when packages are missing, so it cannot count on the
+        # project's own imports (jinja2 among them), and `cli` imports nothing of the project before this check.
         message = f"缺少运行所需的 Python 包（{'、'.join(missing)}），请先安装：pip install '{requirement}'"
         error = {"code": "DEPENDENCY_MISSING", "recovery_hint": "contact_support", "message": message,
                  "details": {"missing": missing, "install": f"pip install '{requirement}'"}}

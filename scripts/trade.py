@@ -410,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         # Checked before any request: a cancel must not go out and then fail to print.
         install = "pip install 'a-share-orders[table]'"
         _emit({"error": {"code": "DEPENDENCY_MISSING", "recovery_hint": "contact_support",
-                         "message": f"表格输出需要 Python 包 rich，请先安装：{install}（或去掉 --table，输出 JSON）",
+                         "message": render("table_needs_rich", install=install),
                          "details": {"missing": ["rich"], "install": install}}}, False)
         print(f"--table needs rich: {install} (or leave out --table for JSON)", file=sys.stderr)
         return EXIT_MISSING_DEPENDENCY

@@ -6,7 +6,9 @@ with a link to `http://127.0.0.1:<random port>/approve/<token>`, where a small s
 thread shows the same preview with 确认撤销 / 取消. Only a POST of that page's own form decides:
 
 - the token in the path is 32 random bytes (unguessable), the form carries a second random value (CSRF), and a
-  POST whose Host, Origin or Sec-Fetch-Site says it came from another site is refused without using the page;
+  POST whose Host, Origin or Sec-Fetch-Site says it came from another site, or that lacks the Sec-Fetch-Site a
+  browser sends, is refused without using the page; the page itself shows its form only to a browser's
+  navigation (Sec-Fetch-Mode: navigate), not to a script fetching it;
 - an approval decides once (a replay finds it used) and only within `ttl_seconds` (an expired page does nothing);
 - on 确认 the orders are read again and must still be exactly as previewed (a fill or any change in between
   voids the approval: nothing is cancelled, the page says what changed); then they are cancelled by id at once,
@@ -111,6 +113,10 @@ class ApprovalDesk:
     def page(self, token: str, headers: dict[str, str]) -> tuple[int, str]:
         if not self._our_host(headers):  # a DNS-rebinding page must not read the form's CSRF value
             return HTTPStatus.FORBIDDEN, self._html("refused")
+        if headers.get("sec-fetch-mode") != "navigate":
+            # A browser opening the link says so; a script fetching the page (a model's tool) does not, and
+            # must not read the form's CSRF value and press the button itself.
+            return HTTPStatus.FORBIDDEN, self._html("browser_only")
         with self._lock:
             self._expire()
             approval = self._approvals.get(token)
@@ -197,7 +203,8 @@ class ApprovalDesk:
         origin = headers.get("origin")
         if origin is not None and origin not in {f"http://{host}" for host in hosts}:
             return False
-        return headers.get("sec-fetch-site", "same-origin") == "same-origin"
+        # Required, not only checked when present: every browser sends it to 127.0.0.1, a script's POST does not.
+        return headers.get("sec-fetch-site") == "same-origin"
 
     def _html(self, state: str, approval: Approval | None = None, outcome: str | None = None) -> str:
         return render("approval_page", state=state, preview=approval.shown.text if approval else "",

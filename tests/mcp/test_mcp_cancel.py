@@ -146,9 +146,13 @@ def test_a_partial_fill_between_rounds_asks_the_user_again_on_2026(mcp_server, l
 # --- a client without elicitation: the approval page ------------------------------------------------------------
 
 
+# What a browser sends when it opens a link (a navigation) and when it submits a page's own form.
+OPENED = {"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document", "Sec-Fetch-Site": "none"}
+
+
 def page_form(url: str) -> tuple[str, str, str]:
-    """GET the page: its HTML, its CSRF value and the base URL to send as Origin."""
-    page = httpx.get(url, timeout=10)
+    """GET the page as a browser opens it: its HTML, its CSRF value and the base URL to send as Origin."""
+    page = httpx.get(url, headers=OPENED, timeout=10)
     assert page.status_code == 200, page.text
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
     return page.text, csrf, url.split("/approve/", maxsplit=1)[0]
@@ -228,7 +232,7 @@ def test_a_cross_site_or_forged_post_is_refused_and_leaves_the_page_usable(mcp_s
             first = await client.call_tool("cancel_orders", {"order_ids": [refs["A"]]})
             url = first.structured_content["approval_url"]
             _, csrf, origin = page_form(url)
-            rebound = httpx.get(url, headers={"Host": "attacker.example"})
+            rebound = httpx.get(url, headers={**OPENED, "Host": "attacker.example"})
             assert rebound.status_code == 403
             assert csrf not in rebound.text
             return [press(url, csrf, "http://evil.example"),
@@ -237,13 +241,37 @@ def test_a_cross_site_or_forged_post_is_refused_and_leaves_the_page_usable(mcp_s
                     press(url, "forged", origin),
                     press(url, "伪造的值", origin),
                     httpx.post(url.rsplit("/", 1)[0] + "/guessed-token", data={"csrf": csrf, "choice": "确认"},
-                               headers={"Origin": origin}),
+                               headers={"Origin": origin, "Sec-Fetch-Site": "same-origin"}),
                     press(url, csrf, origin, choice="取消")]
 
     *refused, declined = run_async(scenario)
     assert [response.status_code for response in refused] == [403, 403, 403, 403, 403, 404]
     assert declined.status_code == 200
     assert "没有撤单" in declined.text
+    assert state(api, refs["A"]) == "WORKING"
+    assert deletes(sim) == []
+
+
+def test_a_script_that_fetches_the_page_and_posts_its_form_cannot_approve(mcp_server, load_world, api, sim) -> None:
+    # What a model with a fetch or shell tool would do with the link it was given: plain GET, plain POST.
+    refs = load_world()
+
+    async def scenario() -> tuple[httpx.Response, httpx.Response, httpx.Response]:
+        async with mcp_server() as (client, _):
+            first = await client.call_tool("cancel_orders", {"order_ids": [refs["A"]]})
+            url = first.structured_content["approval_url"]
+            fetched = httpx.get(url, timeout=10)
+            _, csrf, origin = page_form(url)  # even holding the page's CSRF value (as a browser would)
+            posted = httpx.post(url, data={"csrf": csrf, "choice": "确认"}, timeout=30)
+            with_origin = httpx.post(url, data={"csrf": csrf, "choice": "确认"}, headers={"Origin": origin},
+                                     timeout=30)
+            return fetched, posted, with_origin
+
+    fetched, posted, with_origin = run_async(scenario)
+    assert fetched.status_code == 403
+    assert 'name="csrf"' not in fetched.text
+    assert "浏览器" in fetched.text
+    assert [posted.status_code, with_origin.status_code] == [403, 403]
     assert state(api, refs["A"]) == "WORKING"
     assert deletes(sim) == []
 
