@@ -24,7 +24,8 @@ ALLOWED: dict[str, set[str]] = {
     "trade": {"_http", "models", "messages", "orders", "audit", "_startup"},
     "evals": {"_http", "models", "messages", "assistant", "broker", "audit"},
     "chat": {"_http", "models", "messages", "assistant", "broker", "audit", "_startup"},  # a composition root
-    "mcp": {"_http", "models", "messages", "orders", "audit"},  # the MCP server: the same road as the command line
+    # the MCP server: the same road as the command line (and the version it announces)
+    "mcp": {"_http", "models", "messages", "orders", "audit", "_version"},
     # the console script `a-share-orders`: a composition root that dispatches to each part's command line
     "cli": {"_version", "chat", "trade", "broker", "mcp", "evals"},
     "__main__": {"cli"},  # `python -m a_share_orders`

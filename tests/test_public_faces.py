@@ -13,8 +13,8 @@ FACES = {
     "scripts.broker": {"DEFAULT_ACCOUNT", "DEVELOPMENT_TOKEN", "BrokerSettings", "create_app", "running_broker",
                        "serve"},
     "scripts.orders": {"UNCLEAR_OUTCOMES", "UnknownOrderIdError", "cancel_by_ids", "cancel_with_messages",
-                       "cancels_reopen_at", "expand_order_id", "order_detail", "order_summary", "price_change",
-                       "short_id", "would_release"},
+                       "cancels_reopen_at", "expand_order_id", "order_detail", "order_summary", "preview_totals",
+                       "price_change", "short_id", "would_release"},
     "scripts.evals": {"GRADERS", "Failure", "RunOptions", "RunRecord", "Scenario", "Suite", "SuiteProblem",
                       "build_report", "grade", "load_suite", "pass_hat_k", "run_suite", "run_trial", "write_report"},
 }

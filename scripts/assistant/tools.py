@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any, Literal
 
@@ -26,6 +25,7 @@ from ..orders import (
     expand_order_id,
     order_detail,
     order_summary,
+    preview_totals,
     would_release,
 )
 from .gate import ConfirmationGate, DropReason, GateRefusalError
@@ -105,13 +105,6 @@ class ToolFailureError(Exception):
         super().__init__(user_message)
         self.content = {"error": {"code": code, "recovery_hint": recovery_hint, "user_message": user_message,
                                   **({"details": details} if details else {})}}
-
-
-def preview_totals(orders: list[dict[str, Any]]) -> dict[str, Any]:
-    """What cancelling all of `orders` releases: frozen cash of the BUYs, open shares of the SELLs."""
-    cash = sum((Decimal(order["frozen_cash"]) for order in orders if order["side"] == "BUY"), Decimal("0"))
-    qty = sum(order["remaining_qty"] for order in orders if order["side"] == "SELL")
-    return {"total_cash": f"{cash:.2f}", "total_qty": qty}
 
 
 @dataclass(frozen=True)

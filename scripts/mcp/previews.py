@@ -15,7 +15,14 @@ from .._http import ApiError, Client
 from ..audit import AuditLog, cancel_outcome, order_facts
 from ..messages import render, render_error
 from ..models import OPEN_STATES
-from ..orders import UnknownOrderIdError, cancel_with_messages, expand_order_id, order_summary, would_release
+from ..orders import (
+    UnknownOrderIdError,
+    cancel_with_messages,
+    expand_order_id,
+    order_summary,
+    preview_totals,
+    would_release,
+)
 
 MAX_ORDERS = 50  # one preview never names more orders than a person can check (the assistant's own bound)
 # The fields a person checks in a preview: if any of them moved between the preview and the cancel, the yes was
@@ -50,7 +57,7 @@ class Shown:
     def structured(self) -> dict[str, Any]:
         return {"order_ids": list(self.order_ids), "environment": self.environment,
                 "preview": [{**order, "would_release": would_release(order)} for order in self.orders],
-                **totals(list(self.orders))}
+                **preview_totals(list(self.orders))}
 
     def binding(self) -> tuple[tuple[Any, ...], ...]:
         """The state a yes to this preview is a yes to."""
@@ -67,13 +74,6 @@ class PreviewError(Exception):
     def __init__(self, problem: Problem) -> None:
         super().__init__(problem.code)
         self.problem = problem
-
-
-def totals(orders: list[dict[str, Any]]) -> dict[str, Any]:
-    """What cancelling all of `orders` releases: frozen cash of the BUYs, open shares of the SELLs."""
-    cash = sum((Decimal(order["frozen_cash"]) for order in orders if order["side"] == "BUY"), Decimal("0"))
-    qty = sum(order["remaining_qty"] for order in orders if order["side"] == "SELL")
-    return {"total_cash": f"{cash:.2f}", "total_qty": qty}
 
 
 def bound_state(order: dict[str, Any]) -> tuple[Any, ...]:
@@ -119,7 +119,8 @@ def read_shown(client: Client, order_ids: list[str], face: str) -> Shown:
     except ApiError as error:
         raise PreviewError(api_problem(error)) from None
     summaries = tuple(order_summary(order) for order in orders)
-    text = render("preview", orders=list(summaries), environment=environment, face=face, **totals(list(summaries)))
+    text = render("preview", orders=list(summaries), environment=environment, face=face,
+                  **preview_totals(list(summaries)))
     return Shown(tuple(ids), summaries, environment, text)
 
 

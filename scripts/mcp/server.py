@@ -49,9 +49,10 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from .._http import READ_ONLY_ENV, ApiError, Client, read_only_from_env
+from .._version import __version__
 from ..audit import AuditLog
 from ..messages import render
-from ..orders import cancels_reopen_at, order_detail, order_summary, price_change
+from ..orders import cancels_reopen_at, order_detail, order_summary, preview_totals, price_change
 from .approvals import DEFAULT_TTL_SECONDS, Approval, ApprovalDesk
 from .previews import (
     PreviewError,
@@ -62,7 +63,6 @@ from .previews import (
     changed_text,
     changes_since,
     expand_ids,
-    totals,
 )
 from .previews import read_shown as read_shown_now
 
@@ -374,7 +374,7 @@ def settled_result(approval: Approval) -> CallToolResult:
 def page_preview(shown: Shown) -> Shown:
     return Shown(shown.order_ids, shown.orders, shown.environment, render(
         "preview", orders=list(shown.orders), environment=shown.environment, face="page",
-        **totals(list(shown.orders))))
+        **preview_totals(list(shown.orders))))
 
 
 async def offer_url(ctx: Context, url: str) -> bool:
@@ -438,7 +438,7 @@ def build_server(read_only: bool = False, client: Client | None = None,
         # No cancel tool is listed at all; what the model tells a user who asks for a cancel is the project's sentence.
         instructions += ("\nThis server runs READ-ONLY: it has no cancel tools and cannot change the account. If the "
                          "user asks to cancel, tell them:\n" + render("read_only", face="mcp"))
-    server = MCPServer(SERVER_NAME, title="A股委托助手", instructions=instructions, version=package_version(),
+    server = MCPServer(SERVER_NAME, title="A股委托助手", instructions=instructions, version=__version__,
                        lifespan=lifespan, log_level="WARNING")
     for fn, title, hints in TOOLS:
         if read_only and fn.__name__ in WRITE_TOOLS:
@@ -453,15 +453,6 @@ def approval_ttl_from_env() -> float:
     except ValueError:
         return DEFAULT_TTL_SECONDS
     return value if value > 0 else DEFAULT_TTL_SECONDS
-
-
-def package_version() -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version("a-share-orders")
-    except metadata.PackageNotFoundError:
-        return "0.1.0"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,7 +8,7 @@ Everything goes through the typed `scripts._http.Client`; nothing here builds a 
 
 from .cancelling import UNCLEAR_OUTCOMES, cancel_by_ids, cancel_with_messages
 from .ids import UnknownOrderIdError, expand_order_id, short_id
-from .views import cancels_reopen_at, order_detail, order_summary, price_change, would_release
+from .views import cancels_reopen_at, order_detail, order_summary, preview_totals, price_change, would_release
 
 __all__ = [
     "UNCLEAR_OUTCOMES",
@@ -19,6 +19,7 @@ __all__ = [
     "expand_order_id",
     "order_detail",
     "order_summary",
+    "preview_totals",
     "price_change",
     "short_id",
     "would_release",

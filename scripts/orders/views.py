@@ -38,6 +38,13 @@ def would_release(order: dict[str, Any]) -> dict[str, Any]:
     return {"cash": "0.00", "qty": order["remaining_qty"]}
 
 
+def preview_totals(orders: list[dict[str, Any]]) -> dict[str, Any]:
+    """What cancelling all of `orders` releases: frozen cash of the BUYs, open shares of the SELLs."""
+    cash = sum((Decimal(order["frozen_cash"]) for order in orders if order["side"] == "BUY"), Decimal("0"))
+    qty = sum(order["remaining_qty"] for order in orders if order["side"] == "SELL")
+    return {"total_cash": f"{cash:.2f}", "total_qty": qty}
+
+
 def price_change(quote: dict[str, Any]) -> dict[str, Decimal]:
     """The last price against the previous close: `delta` in 元 and `percent` (two places); zero for a quote
     with no previous close. quote.j2 says it in words."""
