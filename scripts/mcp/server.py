@@ -51,7 +51,7 @@ from pydantic import BaseModel, Field
 from .._http import READ_ONLY_ENV, ApiError, Client, read_only_from_env
 from .._version import __version__
 from ..audit import AuditLog
-from ..messages import render
+from ..messages import MCP_CONFIRM_DESCRIPTION, MCP_CONFIRM_TITLE, MCP_SERVER_TITLE, MCP_TOOL_TITLES, render
 from ..orders import cancels_reopen_at, order_detail, order_summary, preview_totals, price_change
 from .approvals import DEFAULT_TTL_SECONDS, Approval, ApprovalDesk
 from .previews import (
@@ -97,8 +97,7 @@ class Account:
 class CancelConfirmation(BaseModel):
     """The form the user answers: one choice, no default (a yes is never pre-filled)."""
 
-    choice: Literal["确认", "取消"] = Field(title="是否撤销以上委托",
-                                          description="选择“确认”撤销以上委托；选择“取消”则不撤单")
+    choice: Literal["确认", "取消"] = Field(title=MCP_CONFIRM_TITLE, description=MCP_CONFIRM_DESCRIPTION)
 
 
 @dataclass(frozen=True)
@@ -402,16 +401,16 @@ def can_elicit_form(ctx: Context) -> bool:
 # --- the server ---------------------------------------------------------------------------------------------------
 
 READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True)
-TOOLS: list[tuple[Any, str, ToolAnnotations]] = [
-    (list_orders, "委托列表", READ),
-    (get_order, "查询委托", READ),
-    (get_account, "资金与持仓", READ),
-    (get_positions, "持仓", READ),
-    (find_instruments, "查找股票", READ),
-    (get_quote, "行情", READ),
-    (market_status, "交易时段", READ),
-    (preview_cancel, "撤单预览", READ),
-    (cancel_orders, "撤单（需本人确认）",
+TOOLS: list[tuple[Any, ToolAnnotations]] = [
+    (list_orders, READ),
+    (get_order, READ),
+    (get_account, READ),
+    (get_positions, READ),
+    (find_instruments, READ),
+    (get_quote, READ),
+    (market_status, READ),
+    (preview_cancel, READ),
+    (cancel_orders,
      ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True)),
 ]
 
@@ -438,12 +437,12 @@ def build_server(read_only: bool = False, client: Client | None = None,
         # No cancel tool is listed at all; what the model tells a user who asks for a cancel is the project's sentence.
         instructions += ("\nThis server runs READ-ONLY: it has no cancel tools and cannot change the account. If the "
                          "user asks to cancel, tell them:\n" + render("read_only", face="mcp"))
-    server = MCPServer(SERVER_NAME, title="A股委托助手", instructions=instructions, version=__version__,
+    server = MCPServer(SERVER_NAME, title=MCP_SERVER_TITLE, instructions=instructions, version=__version__,
                        lifespan=lifespan, log_level="WARNING")
-    for fn, title, hints in TOOLS:
+    for fn, hints in TOOLS:
         if read_only and fn.__name__ in WRITE_TOOLS:
             continue
-        server.add_tool(fn, title=title, annotations=hints, structured_output=False)
+        server.add_tool(fn, title=MCP_TOOL_TITLES[fn.__name__], annotations=hints, structured_output=False)
     return server
 
 

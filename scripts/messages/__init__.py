@@ -43,6 +43,24 @@ ENVIRONMENT_LABELS = {"paper": "模拟账户", "live": "实盘账户"}
 UNKNOWN_ENVIRONMENT = "账户类型未知"
 
 
+# What an MCP client shows its user of the MCP server (scripts/mcp/server.py): its name, its tools' titles, and the
+# confirmation form's one question.
+MCP_SERVER_TITLE = "A股委托助手"
+MCP_TOOL_TITLES = {
+    "list_orders": "委托列表",
+    "get_order": "查询委托",
+    "get_account": "资金与持仓",
+    "get_positions": "持仓",
+    "find_instruments": "查找股票",
+    "get_quote": "行情",
+    "market_status": "交易时段",
+    "preview_cancel": "撤单预览",
+    "cancel_orders": "撤单（需本人确认）",
+}
+MCP_CONFIRM_TITLE = "是否撤销以上委托"
+MCP_CONFIRM_DESCRIPTION = "选择“确认”撤销以上委托；选择“取消”则不撤单"
+
+
 # The audit file's events (scripts/audit.py) as `trade audit --table` names them.
 AUDIT_EVENT_LABELS = {
     "preview_shown": "显示撤单预览",
